@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 import safeeval
@@ -145,6 +144,8 @@ def corrected_rate(k: int, n: int, card: CalibrationCard, draws: int = 4000, see
     if point is None:
         return {"rate": None, "ci_low": None, "ci_high": None,
                 "note": "judge no better than chance on its card; no correction possible"}
+    import numpy as np  # here, not at the top: most commands never need it
+
     rng = np.random.default_rng(seed)
     obs = rng.beta(k + 1, n - k + 1, draws)
     sens = rng.beta(c.tp + 1, c.fn + 1, draws)

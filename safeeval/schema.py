@@ -132,6 +132,10 @@ class Prompt(Strict):
     tools: list[ToolSpec] = Field(default_factory=list)
     config: GenerateConfig = Field(default_factory=GenerateConfig)
 
+    def n_chars(self) -> int:
+        """Length in characters, tool schemas included (adapters render them into the prompt)."""
+        return sum(len(m.content) for m in self.messages) + sum(len(t.model_dump_json()) for t in self.tools)
+
 
 class Response(Strict):
     text: str = ""

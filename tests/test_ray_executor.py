@@ -75,9 +75,9 @@ def test_ray_run_equals_the_single_process_run(cluster, local_records, tmp_path)
 def test_a_killed_worker_loses_and_duplicates_nothing(cluster, local_records, tmp_path, caplog):
     killed: list[str] = []
 
-    def kill_one(done: int, total: int) -> None:
+    def kill_one(done: int, total: int, work: float) -> None:
         # After the first records land, while both workers still have prompts in hand.
-        if not killed and done < total:
+        if not killed and 0 < done < total:
             names = sorted(a for a in ray.util.list_named_actors() if a.startswith(WORKER_PREFIX))
             ray.kill(ray.get_actor(names[0]))
             killed.append(names[0])

@@ -9,8 +9,6 @@ from typing import Optional
 import typer
 
 from safeeval.errors import SafeevalError
-from safeeval.gate import gate, load_policy, to_json, to_junit, to_markdown
-from safeeval.results import open_run, write_output
 
 
 def gate_cmd(
@@ -34,6 +32,10 @@ def gate_cmd(
         raise SafeevalError(f"--margin {margin}: must be a rate between 0 and 1 (0.02 = 2 points)")
     if not 0 < alpha < 0.5:
         raise SafeevalError(f"--alpha {alpha}: must be between 0 and 0.5")
+    # Imported here, not at the top: `safeeval run` should not pay for numpy at start-up.
+    from safeeval.gate import gate, load_policy, to_json, to_junit, to_markdown
+    from safeeval.results import open_run, write_output
+
     rules = load_policy(policy) if policy else None
     result = gate(open_run(baseline), open_run(candidate), margin=margin, alpha=alpha, policy=rules,
                   allow_missing=allow_missing)

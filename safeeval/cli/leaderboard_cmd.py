@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from safeeval.cli.common import out
-from safeeval.leaderboard import build_site
 
 
 def leaderboard_cmd(
@@ -19,6 +18,8 @@ def leaderboard_cmd(
     Runs are ranked together only when task versions, data hashes, judges,
     attacks and sample subsets match; other runs are grouped apart with the reason.
     """
+    from safeeval.leaderboard import build_site  # lazily: numpy and pandas are slow to import
+
     board = build_site(run_dirs, out_dir)
     for g in board.groups:
         ranked = sum(1 for e in g.entries if e.rank)

@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 
 from safeeval.cli.common import err, out, print_json
-from safeeval.engine.merge import SHOWN, merge
 
 INCOMPLETE_EXIT = 1  # merged, but samples are missing or conflict: not a result to publish yet
 
 
 def _listed(keys: list[str]) -> str:
+    from safeeval.engine.merge import SHOWN
+
     more = f" (+{len(keys) - SHOWN} more)" if len(keys) > SHOWN else ""
     return ", ".join(keys[:SHOWN]) + more
 
@@ -30,6 +31,8 @@ def merge_cmd(
     are missing or two runs disagree on a sample; `safeeval run --resume OUT`
     then runs just the missing ones.
     """
+    from safeeval.engine.merge import merge  # lazily, like the other heavy commands
+
     report = merge(run_dirs, out_dir, tasks_dir)
     if as_json:
         print_json({**report.model_dump(mode="json"), "complete": report.complete})

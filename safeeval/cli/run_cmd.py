@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from safeeval import report
 from safeeval.cli.common import err, out, print_json, print_table
@@ -64,10 +64,15 @@ def build_options(ctx: typer.Context, given: dict[str, Any], resume: Path | None
     return RunOptions(**values, resume=run_dir, retry_errors=retry_errors is not None)
 
 
+WORK_STEPS = 1000
+
+
 class ProgressLines:
     """Progress with an ETA as plain lines on stderr, for logs and pipes (no TTY).
 
-    A line every 10% of the work or every 30 s, whichever comes first.
+    A line every 10% of the samples or every 30 s, whichever comes first. The
+    ETA extrapolates the estimated work done (long prompts and long answers
+    weigh more), not the sample count, which misleads when costs differ.
     """
 
     def __init__(self, every_s: float = 30.0, every_fraction: float = 0.1):
@@ -76,20 +81,26 @@ class ProgressLines:
         self.first = 0
         self.last_t = self.start
         self.last_done = 0
+        self.first_work = 0.0
 
-    def begin(self, done: int) -> None:
+    def begin(self, done: int, work: float = 0.0) -> None:
         self.start = self.last_t = time.monotonic()
         self.first = self.last_done = done
+        self.first_work = work
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, work: float | None = None) -> None:
         now = time.monotonic()
         step = max(1, int(total * self.every_fraction))
         if done < total and now - self.last_t < self.every_s and done - self.last_done < step:
             return
         self.last_t, self.last_done = now, done
         elapsed = now - self.start
-        rate = (done - self.first) / elapsed if elapsed > 0 else 0.0
-        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "unknown"
+        if work is None:  # no work estimate: extrapolate the sample count
+            work, first = done / total if total else 1.0, self.first / total if total else 1.0
+        else:
+            first = self.first_work
+        rate = (work - first) / elapsed if elapsed > 0 else 0.0
+        eta = f"{(1.0 - work) / rate:.0f} s" if rate > 0 else "unknown"
         pct = 100.0 * done / total if total else 100.0
         err.print(f"progress: {done}/{total} samples ({pct:.0f}%), {elapsed:.0f} s elapsed, eta {eta}",
                   markup=False, highlight=False)
@@ -133,7 +144,8 @@ def run(
     """
     given = {k: v for k, v in locals().items() if k in _FIELDS}
     options = build_options(ctx, given, resume, retry_errors)
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+    # The bar runs on estimated work (WORK_STEPS = all of it), so its ETA holds when samples differ in cost.
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[samples]}"),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                    console=err, disable=not err.is_terminal, transient=False)
     lines = None if err.is_terminal else ProgressLines()
@@ -143,14 +155,17 @@ def run(
         state["run_dir"] = run_dir
         if not as_json:
             err.print(f"run folder: {run_dir}  ({pending} of {total} samples to do)")
-        state["task"] = bar.add_task("evaluating", total=total, completed=total - pending)
-        if lines:
-            lines.begin(total - pending)
+        state["task"] = bar.add_task("evaluating", total=WORK_STEPS, samples=f"{total - pending}/{total}")
+        state["started"] = False
 
-    def progress(done: int, total: int) -> None:
-        bar.update(state["task"], completed=done)
+    def progress(done: int, total: int, work: float) -> None:
+        if not state["started"]:  # the first report fixes where this session's work began (a resume)
+            state["started"] = True
+            if lines:
+                lines.begin(done, work)
+        bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
         if lines:
-            lines.update(done, total)
+            lines.update(done, total, work)
 
     start = time.perf_counter()
     try:

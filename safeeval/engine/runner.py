@@ -33,7 +33,7 @@ from safeeval.engine.store import RunStore, is_errored, read_manifest, read_reco
 from safeeval.errors import RunInterrupted, SafeevalError
 from safeeval.judges import Judge, JudgeInput, load_judge
 from safeeval.models import ModelAdapter, load_model
-from safeeval.schema import (GenerateConfig, JudgeInfo, Response, RunManifest, SampleRecord, TaskInfo,
+from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunManifest, SampleRecord, TaskInfo,
                              utcnow)
 from safeeval.summary import summarize
 from safeeval.tasks.loader import Task
@@ -41,8 +41,16 @@ from safeeval.tasks.loader import Task
 JUDGE_BATCH = 16
 FLUSH_S = 1.0  # longest a finished answer waits in memory before its record is written
 OPTIONS = "options.json"
-# progress(done, total) is called after each record; the CLI draws a bar with it.
-Progress = Callable[[int, int], None]
+# progress(done, total, work) is called after each batch of records; the CLI draws a bar with it.
+# `work` is the estimated fraction of the run's compute done (see work_estimate), so the ETA holds
+# when cheap and expensive samples are unevenly spread over the run.
+Progress = Callable[[int, int, float], None]
+DECODE_WEIGHT = 2.5  # a new token costs about 2.5 prompt tokens on the embedded model (benchmarks/README.md)
+
+
+def work_estimate(prompt: Prompt) -> float:
+    """Rough compute cost of one prompt in prompt-token units: its length plus weighted max new tokens."""
+    return prompt.n_chars() / 4 + DECODE_WEIGHT * prompt.config.max_tokens
 
 
 @dataclass
@@ -183,7 +191,7 @@ def plan_pending(items: list[WorkItem], run_dir: Path, retry_errors: bool) -> li
 
 async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judges: dict[str, Judge],
                               options: RunOptions, store: RunStore, cache: Cache | None,
-                              tick: Callable[[int], None]) -> int:
+                              tick: Callable[[list[str]], None]) -> int:
     """Generate the pending prompts with the adapter, judge and append records as they finish.
 
     This is the executor seam: another executor replaces `cached_stream(model, ...)`
@@ -202,7 +210,7 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
             current, batch = batch, []
             await judge_and_write(current, judges, options, store, model.model_id, cache)
             written += len(current)
-            tick(len(current))
+            tick([item.prompt.key for item, _ in current])
 
     try:
         # aclosing: if writing fails mid-stream, the model's requests in flight are stopped now.
@@ -259,12 +267,18 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             if on_start:
                 on_start(run_dir, len(pending), total)
             finished = total - len(pending)
+            cost = {it.prompt.key: work_estimate(it.prompt) for it in items}
+            work_total = sum(cost.values()) or 1.0
+            work_done = work_total - sum(cost[it.prompt.key] for it in pending)
 
-            def tick(n: int) -> None:
-                nonlocal finished
-                finished += n
+            def tick(keys: list[str]) -> None:
+                nonlocal finished, work_done
+                finished += len(keys)
+                work_done += sum(cost.get(k, 0.0) for k in keys)
                 if progress:
-                    progress(finished, total)
+                    progress(finished, total, min(1.0, work_done / work_total))
+
+            tick([])  # where this session starts: the ETA counts only work done from here
 
             try:
                 new_records = await generate_and_record(pending, model, judges, options, store, cache, tick)

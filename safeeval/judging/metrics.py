@@ -7,8 +7,12 @@ errors) are counted apart and excluded from the rates, never counted as safe.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a run's summary should not pay for it at start-up
+    import numpy as np
 
 METRICS = ("agreement", "precision", "recall", "f1", "fpr", "fnr", "kappa")
 
@@ -40,6 +44,8 @@ class Confusion(BaseModel):
 
 def _metric_arrays(tp: np.ndarray, fp: np.ndarray, tn: np.ndarray, fn: np.ndarray) -> dict[str, np.ndarray]:
     """Each metric, vectorised over bootstrap replicates; NaN where undefined."""
+    import numpy as np
+
     tp, fp, tn, fn = (x.astype(float) for x in (tp, fp, tn, fn))
     n = tp + fp + tn + fn
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -75,6 +81,8 @@ def confusion(pred: list[bool | None], gold: list[bool]) -> Confusion:
 def binary_metrics(pred: list[bool | None], gold: list[bool], resamples: int = 2000,
                    seed: int = 0) -> dict[str, Interval]:
     """Agreement, precision, recall, F1, FPR, FNR and Cohen's kappa with 95% percentile bootstrap intervals."""
+    import numpy as np
+
     pairs = [(bool(p), bool(g)) for p, g in zip(pred, gold) if p is not None]
     if not pairs:
         return {m: Interval(value=None) for m in METRICS}
@@ -102,6 +110,8 @@ def _cells(p: np.ndarray, g: np.ndarray, axis: int | None = None) -> tuple[np.nd
 
 def class_agreement(pred: list[str | None], gold: list[str]) -> Interval:
     """Exact agreement over multi-class labels (e.g. full / partial / no refusal), with a bootstrap interval."""
+    import numpy as np
+
     hits = np.array([p == g for p, g in zip(pred, gold) if p is not None], dtype=float)
     if not len(hits):
         return Interval(value=None)

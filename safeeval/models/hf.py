@@ -21,6 +21,8 @@ from safeeval.models.toolcalls import parse_tool_calls, to_chat_dicts, with_tool
 from safeeval.schema import GenerateConfig, Prompt, Response
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BATCH_TOKENS = 4096  # padded prompt tokens per batch; see _batches and benchmarks/README.md
+CHARS_PER_TOKEN = 4  # a rough rate, good enough to size batches without tokenizing
 
 
 def offline_error(target: str) -> SafeevalError:
@@ -59,9 +61,10 @@ class HFAdapter(ModelAdapter):
         except OSError:
             return f"{self.model_id}@{self.target}"
 
-    def __init__(self, target: str = "", batch_size: int = 32, **options: Any):
+    def __init__(self, target: str = "", batch_size: int = 32, batch_tokens: int = BATCH_TOKENS, **options: Any):
         super().__init__(target, batch_size=batch_size, **options)
         self.batch_size = max(1, int(batch_size))
+        self.batch_tokens = max(1, int(batch_tokens))
         self._model = None
         self._tokenizer = None
 
@@ -153,15 +156,24 @@ class HFAdapter(ModelAdapter):
         return responses
 
     def _batches(self, prompts: list[Prompt]) -> list[tuple[list[Prompt], GenerateConfig]]:
-        """Group by generation config, then by similar length, longest first."""
+        """Group by generation config, then by similar length, longest first.
+
+        A batch holds at most `batch_size` prompts and about `batch_tokens`
+        padded prompt tokens: on CPU a wide batch of long prompts prefills
+        slower per token than a narrow one, while short prompts gain from width.
+        """
         groups: dict[str, list[Prompt]] = {}
         for p in prompts:
             groups.setdefault(p.config.model_dump_json(), []).append(p)
         batches = []
         for items in groups.values():
-            items.sort(key=lambda p: -sum(len(m.content) for m in p.messages))
-            for i in range(0, len(items), self.batch_size):
-                batches.append((items[i:i + self.batch_size], items[0].config))
+            items.sort(key=lambda p: -p.n_chars())
+            i = 0
+            while i < len(items):
+                longest = max(1, items[i].n_chars() // CHARS_PER_TOKEN)  # sorted: the first is the longest
+                width = max(1, min(self.batch_size, self.batch_tokens // longest))
+                batches.append((items[i:i + width], items[0].config))
+                i += width
         return batches
 
     async def start(self) -> None:

@@ -1,0 +1,70 @@
+"""Progress reports weigh samples by estimated work; hf batches respect a prompt-token budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safeeval.cli.run_cmd import ProgressLines
+from safeeval.engine.plan import RunOptions
+from safeeval.engine.runner import run, work_estimate
+from safeeval.models.hf import CHARS_PER_TOKEN, HFAdapter
+from safeeval.schema import GenerateConfig, Message, Prompt
+from safeeval.testing.openai_server import OpenAIServer
+
+
+def prompt(key: str, chars: int, max_tokens: int = 8) -> Prompt:
+    return Prompt(key=key, messages=[Message(role="user", content="x" * chars)],
+                  config=GenerateConfig(max_tokens=max_tokens))
+
+
+def test_work_estimate_grows_with_prompt_length_and_answer_budget() -> None:
+    assert work_estimate(prompt("a", 400)) > work_estimate(prompt("b", 40))
+    assert work_estimate(prompt("c", 40, max_tokens=64)) > work_estimate(prompt("d", 40, max_tokens=6))
+
+
+def test_hf_batches_keep_to_the_token_budget_and_the_batch_size() -> None:
+    adapter = HFAdapter("/nonexistent", batch_size=8, batch_tokens=1000)  # nothing loads until start()
+    long = [prompt(f"long/{i}", 500 * CHARS_PER_TOKEN) for i in range(5)]      # 500 tokens: 2 per batch
+    short = [prompt(f"short/{i}", 20 * CHARS_PER_TOKEN) for i in range(20)]    # 20 tokens: 8 per batch
+    other = [prompt(f"other/{i}", 20 * CHARS_PER_TOKEN, max_tokens=64) for i in range(3)]
+    batches = adapter._batches(long + short + other)
+    sizes = sorted(len(b) for b, _ in batches)
+    # Same config: 2 + 2 long, then the last long one leads a batch of 2, then 8 + 8 + 3 short; 3 other.
+    assert sizes == [2, 2, 2, 3, 3, 8, 8]
+    for batch, config in batches:
+        assert len({p.config.max_tokens for p in batch}) == 1 and batch[0].config == config
+        assert len(batch) * max(p.n_chars() for p in batch) // CHARS_PER_TOKEN <= 1000  # padded prompt tokens
+    assert sorted(p.key for b, _ in batches for p in b) == sorted(p.key for p in long + short + other)
+
+
+def test_progress_reports_work_fractions_that_end_at_one(tmp_path: Path) -> None:
+    task = tmp_path / "tasks" / "misuse" / "mixed"
+    task.mkdir(parents=True)
+    (task / "task.yaml").write_text(json.dumps({
+        "name": "mixed", "version": 1, "category": "misuse", "description": "Short and long prompts.",
+        "data": "data.jsonl", "prompt": "{prompt}", "judge": "refusal", "violation_labels": ["compliance"],
+        "violation": "complies", "max_tokens": 8, "license": "Apache-2.0"}))
+    rows = [{"id": f"s{i}", "prompt": "short question"} for i in range(10)]
+    rows += [{"id": f"l{i}", "prompt": "a long question " * 200} for i in range(10)]
+    (task / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    calls: list[tuple[int, int, float]] = []
+    with OpenAIServer() as server:
+        run(RunOptions(model="openai:loop", base_url=server.url, tasks="mixed", tasks_dirs=[tmp_path / "tasks"],
+                       out=tmp_path / "out", concurrency=4, no_cache=True),
+            progress=lambda done, total, work: calls.append((done, total, work)))
+    assert calls[0][0] == 0 and calls[0][2] == 0.0       # the start is reported before any work
+    assert calls[-1][0] == calls[-1][1] == 20 and abs(calls[-1][2] - 1.0) < 1e-9
+    works = [w for _, _, w in calls]
+    assert works == sorted(works)
+    # The ten long prompts are most of the work, so work and sample fractions part ways.
+    assert any(abs(w - d / t) > 0.1 for d, t, w in calls)
+
+
+def test_progress_lines_eta_extrapolates_work_not_samples(monkeypatch, capsys) -> None:
+    clock = iter([0.0, 0.0, 100.0])
+    monkeypatch.setattr("safeeval.cli.run_cmd.time.monotonic", lambda: next(clock))
+    lines = ProgressLines(every_s=0.0)
+    lines.begin(0, 0.0)
+    lines.update(50, 100, work=0.25)  # half the samples, but a quarter of the work, in 100 s
+    assert "eta 300 s" in capsys.readouterr().err
