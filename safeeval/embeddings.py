@@ -7,7 +7,6 @@ transformers `AutoModel` and mean pooling, from local files only.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +30,9 @@ class MiniLM:
     """Batch sentence embedder; `encode` returns L2-normalised float32 rows."""
 
     def __init__(self, path: Path | None = None, max_length: int = 256):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from safeeval.models.hf import quiet_transformers
+
+        quiet_transformers()
         import torch
         from transformers import AutoModel, AutoTokenizer
 

@@ -81,3 +81,18 @@ def summarize(records: Iterable[SampleRecord], meta: dict[str, Any] | None = Non
     from safeeval.calibration import add_corrections  # late: calibration imports the judge registry
 
     return add_corrections(summary, records)
+
+
+def warm_up() -> None:
+    """Import what `summarize` needs (calibration, numpy's percentile) ahead of time.
+
+    The runner calls this on a background thread while it waits on the model,
+    so the end of a run does not pay a quarter of a second of imports.
+    """
+    import numpy as np
+
+    import safeeval.calibration  # noqa: F401
+    import safeeval.judging.features  # noqa: F401  (where calibration cards are looked up)
+
+    # What corrected_rate touches: numpy imports its random and masked-array modules on first use.
+    np.percentile(np.random.default_rng(0).beta(1, 1, 2), [2.5, 97.5])

@@ -1,4 +1,4 @@
-"""Progress reports weigh samples by estimated work; hf batches respect a prompt-token budget."""
+"""Progress reports weigh samples by estimated work; hf batches by config, longest first."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from safeeval.cli.run_cmd import ProgressLines
 from safeeval.engine.plan import RunOptions
 from safeeval.engine.runner import run, work_estimate
-from safeeval.models.hf import CHARS_PER_TOKEN, HFAdapter
+from safeeval.models.hf import HFAdapter
 from safeeval.schema import GenerateConfig, Message, Prompt
 from safeeval.testing.openai_server import OpenAIServer
 
@@ -23,19 +23,12 @@ def test_work_estimate_grows_with_prompt_length_and_answer_budget() -> None:
     assert work_estimate(prompt("c", 40, max_tokens=64)) > work_estimate(prompt("d", 40, max_tokens=6))
 
 
-def test_hf_batches_keep_to_the_token_budget_and_the_batch_size() -> None:
-    adapter = HFAdapter("/nonexistent", batch_size=8, batch_tokens=1000)  # nothing loads until start()
-    long = [prompt(f"long/{i}", 500 * CHARS_PER_TOKEN) for i in range(5)]      # 500 tokens: 2 per batch
-    short = [prompt(f"short/{i}", 20 * CHARS_PER_TOKEN) for i in range(20)]    # 20 tokens: 8 per batch
-    other = [prompt(f"other/{i}", 20 * CHARS_PER_TOKEN, max_tokens=64) for i in range(3)]
-    batches = adapter._batches(long + short + other)
-    sizes = sorted(len(b) for b, _ in batches)
-    # Same config: 2 + 2 long, then the last long one leads a batch of 2, then 8 + 8 + 3 short; 3 other.
-    assert sizes == [2, 2, 2, 3, 3, 8, 8]
-    for batch, config in batches:
-        assert len({p.config.max_tokens for p in batch}) == 1 and batch[0].config == config
-        assert len(batch) * max(p.n_chars() for p in batch) // CHARS_PER_TOKEN <= 1000  # padded prompt tokens
-    assert sorted(p.key for b, _ in batches for p in b) == sorted(p.key for p in long + short + other)
+def test_hf_batches_group_by_config_and_run_longest_first() -> None:
+    adapter = HFAdapter("/nonexistent", batch_size=4)  # nothing loads until start()
+    prompts = [prompt(f"a/{i}", 10 * (i + 1)) for i in range(6)] + [prompt("b/0", 5, max_tokens=64)]
+    batches = adapter._batches(prompts)
+    assert [[p.key for p in b] for b, _ in batches] == [["a/5", "a/4", "a/3", "a/2"], ["a/1", "a/0"], ["b/0"]]
+    assert [c.max_tokens for _, c in batches] == [8, 8, 64]
 
 
 def test_progress_reports_work_fractions_that_end_at_one(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import json
 import platform
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from safeeval.judges import Judge, JudgeInput, load_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunManifest, SampleRecord, TaskInfo,
                              utcnow)
-from safeeval.summary import summarize
+from safeeval.summary import summarize, warm_up
 from safeeval.tasks.loader import Task
 
 JUDGE_BATCH = 16
@@ -267,12 +268,16 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             if on_start:
                 on_start(run_dir, len(pending), total)
             finished = total - len(pending)
+            done_before = finished
             cost = {it.prompt.key: work_estimate(it.prompt) for it in items}
             work_total = sum(cost.values()) or 1.0
             work_done = work_total - sum(cost[it.prompt.key] for it in pending)
 
             def tick(keys: list[str]) -> None:
                 nonlocal finished, work_done
+                if keys and not finished - done_before:  # the first records are in: the model is busy now,
+                    # so import what the summary needs meanwhile instead of at the end.
+                    threading.Thread(target=warm_up, name="safeeval-warm-up", daemon=True).start()
                 finished += len(keys)
                 work_done += sum(cost.get(k, 0.0) for k in keys)
                 if progress:
