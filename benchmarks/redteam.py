@@ -61,38 +61,66 @@ def row(entry: dict) -> str:
     by_round = " / ".join(_f(r["rate"]) for r in rep["rounds"])
     red = rep["sources"].get("red-model", {"sent": 0, "successes": 0})
     method = entry["campaign"].split(":")[1].replace("-moving", " --moving-target")
-    return (f"| {method} | {rep['queries']} | {rep['successes']} | {_f(rep['asr']['rate'])} | "
+    return (f"| {method} | {entry['settings']['seed']} | {rep['queries']} | {rep['successes']} | {_f(rep['asr']['rate'])} | "
             f"{rep['unique_successes']} | {rep['objectives_broken']}/{rep['n_objectives']} | "
             f"{_f(div['mean_pairwise_distance'])} | {_f(div['self_bleu'])} | {by_round} | "
             f"{red['sent']}/{red['successes']} | {entry['seconds']:.0f} |")
 
 
-HEADER = ("| method | queries | successes | ASR | unique successes | objectives broken | mean pairwise MiniLM "
+HEADER = ("| method | seed | queries | successes | ASR | unique successes | objectives broken | mean pairwise MiniLM "
           "distance of successes | self-BLEU of successes | ASR by round | red-model attacks sent/succeeded | "
-          "seconds |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+POOLED_HEADER = ("| method | seeds | queries | successes | ASR (95% CI) | unique successes | objectives broken | "
+                 "mean pairwise MiniLM distance of successes (mean over seeds) |\n|---|---|---|---|---|---|---|---|")
+
+
+def pooled_row(entries: list[dict]) -> str:
+    """One method over all seeds: counts summed, ASR pooled with a Wilson interval."""
+    from safeeval.stats import wilson
+
+    reps = [e["report"] for e in entries]
+    k, n = sum(r["successes"] for r in reps), sum(r["queries"] for r in reps)
+    low, high = wilson(k, n)
+    dists = [r["diversity_of_successes"]["mean_pairwise_distance"] for r in reps]
+    dists = [d for d in dists if d is not None]
+    method = entries[0]["campaign"].split(":")[1].replace("-moving", " --moving-target")
+    return (f"| {method} | {len(reps)} | {n} | {k} | {k / n:.3f} ({low:.3f}-{high:.3f}) | "
+            f"{sum(r['unique_successes'] for r in reps)} | "
+            f"{sum(r['objectives_broken'] for r in reps)}/{sum(r['n_objectives'] for r in reps)} | "
+            f"{_f(sum(dists) / len(dists) if dists else None)} |")
 
 
 def assemble(entries: list[dict], out: Path) -> None:
     """Write redteam.md from campaign results (measured figures only)."""
-    by = {e["campaign"]: e for e in entries}
+    entries = sorted(entries, key=lambda e: (CAMPAIGNS.index(e["campaign"]), e["settings"]["seed"]))
+    by: dict[str, list[dict]] = {}
+    for e in entries:
+        by.setdefault(e["campaign"], []).append(e)
     s = entries[0]["settings"]
+    seeds = sorted({e["settings"]["seed"] for e in entries})
     judge = next((e["report"]["judge"] for e in entries if e["campaign"].startswith("harmful")), "-")
-    moving = by.get("canary:dart-moving")
-    replay = " / ".join(f"round {r['round']}: {r['defence']['replay_violations']}/{r['defence']['replayed']}"
-                        for r in moving["report"]["rounds"]) if moving else "not run"
+    replay = "; ".join(
+        f"seed {m['settings']['seed']}: " + " / ".join(
+            f"round {r['round']}: {r['defence']['replay_violations']}/{r['defence']['replayed']}"
+            for r in m["report"]["rounds"])
+        for m in by.get("canary:dart-moving", [])) or "not run"
 
     def table(prefix: str) -> str:
-        rows = [row(by[c]) for c in CAMPAIGNS if c.startswith(prefix + ":") and c in by]
-        return HEADER + "\n" + "\n".join(rows)
+        names = [c for c in CAMPAIGNS if c.startswith(prefix + ":") and c in by]
+        pooled = POOLED_HEADER + "\n" + "\n".join(pooled_row(by[c]) for c in names)
+        per_seed = HEADER + "\n" + "\n".join(row(e) for c in names for e in by[c])
+        return f"Pooled over seeds:\n\n{pooled}\n\nEach seed:\n\n{per_seed}"
 
     text = f"""# Red teaming: DART vs PAIR vs static at the same query budget
 
 Regenerate with `python benchmarks/redteam.py` (this file is its output; figures are measured, not edited).
+The `safeeval redteam` command run end to end, and the replay of the tasks it exported, are in
+[redteam-cli.md](redteam-cli.md).
 
 Setup: the embedded SmolLM2-135M-Instruct (Q4_1 GGUF dequantised, CPU) is both red model and target;
 budget {s['budget']} target queries per method and objective set, {s['rounds']} rounds, K={s['k']},
 {s['objectives']} objectives per set, target max {s['max_tokens']} new tokens (greedy), red model max
-{s['red_max_tokens']} new tokens (temperature 0.9), seed {s['seed']}, novelty space MiniLM, torch threads
+{s['red_max_tokens']} new tokens (temperature 0.9), seeds {", ".join(map(str, seeds))}, novelty space MiniLM, torch threads
 {s['threads']}. Static applies the attack-transform library once (interleaved by attack, cut at the budget).
 Host: {platform.node()} ({platform.machine()}), a 2-core machine shared with other jobs, so the seconds
 column is indicative only.
@@ -110,8 +138,8 @@ each round (violations/replayed): {replay}.
 
 ## How to read this, honestly
 
-- The budget is tiny (the shared CPU allowed no more), so the 95% intervals in each run's report are
-  wide; a difference of one or two successes between methods is not evidence either way.
+- The budget is small (a 2-core CPU runs both models), so the 95% intervals are wide: compare the
+  pooled rows, and read a difference of one or two successes between methods as no evidence either way.
 - A 135M red model writes poor attacks: much of its output drifts off the objective (dropped by the
   MiniLM relevance check), copies it, or is unusable, and the mutation operators (our paraphrase
   frames, persona wrappers, library transforms alone or combined) fill the gap. The "red-model attacks
