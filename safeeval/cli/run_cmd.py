@@ -78,28 +78,23 @@ class ProgressLines:
     def __init__(self, every_s: float = 30.0, every_fraction: float = 0.1):
         self.every_s, self.every_fraction = every_s, every_fraction
         self.start = time.monotonic()
-        self.first = 0
         self.last_t = self.start
         self.last_done = 0
         self.first_work = 0.0
 
-    def begin(self, done: int, work: float = 0.0) -> None:
+    def begin(self, done: int, work: float) -> None:
         self.start = self.last_t = time.monotonic()
-        self.first = self.last_done = done
+        self.last_done = done
         self.first_work = work
 
-    def update(self, done: int, total: int, work: float | None = None) -> None:
+    def update(self, done: int, total: int, work: float) -> None:
         now = time.monotonic()
         step = max(1, int(total * self.every_fraction))
         if done < total and now - self.last_t < self.every_s and done - self.last_done < step:
             return
         self.last_t, self.last_done = now, done
         elapsed = now - self.start
-        if work is None:  # no work estimate: extrapolate the sample count
-            work, first = done / total if total else 1.0, self.first / total if total else 1.0
-        else:
-            first = self.first_work
-        rate = (work - first) / elapsed if elapsed > 0 else 0.0
+        rate = (work - self.first_work) / elapsed if elapsed > 0 else 0.0
         eta = f"{(1.0 - work) / rate:.0f} s" if rate > 0 else "unknown"
         pct = 100.0 * done / total if total else 100.0
         err.print(f"progress: {done}/{total} samples ({pct:.0f}%), {elapsed:.0f} s elapsed, eta {eta}",

@@ -17,11 +17,7 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.models.base import ModelAdapter
-from safeeval.models.toolcalls import (
-    parse_tool_calls,
-    to_chat_dicts,
-    with_tools_in_system,
-)
+from safeeval.models.toolcalls import parse_tool_calls, to_chat_dicts, with_tools_in_system
 from safeeval.schema import GenerateConfig, Prompt, Response
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
