@@ -113,7 +113,11 @@ def assemble(entries: list[dict], out: Path) -> None:
 
     text = f"""# Red teaming: DART vs PAIR vs static at the same query budget
 
-Regenerate with `python benchmarks/redteam.py` (this file is its output; figures are measured, not edited).
+This file is the output of `python benchmarks/redteam.py` (figures are measured, not edited). These
+figures came from one run per seed, assembled after:
+`python benchmarks/redteam.py --budget {s['budget']} --rounds {s['rounds']} --k {s['k']} --objectives {s['objectives']} \
+--max-tokens {s['max_tokens']} --red-max-tokens {s['red_max_tokens']} --threads {s['threads']} --seed N --json-out seedN.json`
+for N in {", ".join(map(str, seeds))}, then `python benchmarks/redteam.py --assemble seed*.json`.
 The `safeeval redteam` command run end to end, and the replay of the tasks it exported, are in
 [redteam-cli.md](redteam-cli.md).
 

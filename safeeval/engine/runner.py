@@ -268,15 +268,15 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             if on_start:
                 on_start(run_dir, len(pending), total)
             finished = total - len(pending)
-            done_before = finished
+            warmed = False
             cost = {it.prompt.key: work_estimate(it.prompt) for it in items}
             work_total = sum(cost.values()) or 1.0
             work_done = work_total - sum(cost[it.prompt.key] for it in pending)
 
             def tick(keys: list[str]) -> None:
-                nonlocal finished, work_done
-                if keys and not finished - done_before:  # the first records are in: the model is busy now,
-                    # so import what the summary needs meanwhile instead of at the end.
+                nonlocal finished, work_done, warmed
+                if keys and not warmed:  # the first records are in and the model is busy:
+                    warmed = True        # import what the summary needs now instead of at the end
                     threading.Thread(target=warm_up, name="safeeval-warm-up", daemon=True).start()
                 finished += len(keys)
                 work_done += sum(cost.get(k, 0.0) for k in keys)
