@@ -1,8 +1,11 @@
 """Hugging Face transformers adapters: `hf:<path>` and the embedded `smollm2`.
 
 Prompts are grouped by generation config, sorted by length and generated in
-left-padded batches on a worker thread, so the event loop keeps judging and
-writing while the next batch runs. Models load from local files only.
+batches on a worker thread, so the event loop keeps judging and writing while
+the next batch runs. Greedy decoding (temperature 0, the default) goes through
+`greedy.greedy_generate`, which shares prompt prefixes and drops finished rows;
+sampling goes through transformers' `generate` on left-padded batches. Models
+load from local files only.
 """
 
 from __future__ import annotations
@@ -69,7 +72,11 @@ class HFAdapter(ModelAdapter):
         except OSError:
             return f"{self.model_id}@{self.target}"
 
-    def __init__(self, target: str = "", batch_size: int = 32, **options: Any):
+    # A greedy batch holds at most this many tokens (prompt + answer, estimated as
+    # characters / 4) in its key/value cache: about 1.5 GB for SmolLM2-135M.
+    max_batch_tokens = 32_768
+
+    def __init__(self, target: str = "", batch_size: int = 64, **options: Any):
         super().__init__(target, batch_size=batch_size, **options)
         self.batch_size = max(1, int(batch_size))
         self._model = None
@@ -121,48 +128,63 @@ class HFAdapter(ModelAdapter):
             return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
 
+    def _eos_ids(self) -> set[int]:
+        ids = self._model.generation_config.eos_token_id
+        ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+        return ids | ({self._tokenizer.eos_token_id} if self._tokenizer.eos_token_id is not None else set())
+
+    def _response(self, prompt: Prompt, config: GenerateConfig, new_ids: list[int], n_in: int,
+                  elapsed: float) -> Response:
+        text = self._tokenizer.decode(new_ids, skip_special_tokens=True)
+        finish = "length" if len(new_ids) >= config.max_tokens else "stop"
+        for stop in config.stop:
+            if stop and stop in text:
+                text, finish = text.split(stop, 1)[0], "stop"
+        return Response(
+            text=text.strip(),
+            tool_calls=parse_tool_calls(text) if prompt.tools else [],
+            input_tokens=n_in,
+            output_tokens=len(new_ids),
+            latency_s=round(elapsed, 4),
+            finish_reason=finish,
+        )
+
     def _generate_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
+        if config.temperature > 0:
+            return self._sample_batch(prompts, config)
+        from safeeval.models.greedy import Row, greedy_generate
+
+        start = time.perf_counter()
+        rows = [Row(prompt=self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"],
+                    max_new=config.max_tokens) for p in prompts]
+        greedy_generate(self._model, rows, self._eos_ids())
+        elapsed = time.perf_counter() - start
+        return [self._response(p, config, row.out, len(row.prompt), elapsed) for p, row in zip(prompts, rows)]
+
+    def _sample_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
+        """Sampling (temperature > 0) through transformers' `generate`, left-padded."""
         import torch
 
         tok, model = self._tokenizer, self._model
         texts = [self._render(p) for p in prompts]
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        kwargs: dict[str, Any] = {"max_new_tokens": config.max_tokens, "pad_token_id": tok.pad_token_id}
-        if config.temperature > 0:
-            torch.manual_seed(config.seed)
-            kwargs.update(do_sample=True, temperature=config.temperature, top_p=config.top_p)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kwargs: dict[str, Any] = {"max_new_tokens": config.max_tokens, "pad_token_id": tok.pad_token_id,
+                                  "do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
+        torch.manual_seed(config.seed)
         start = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(**enc, **kwargs)
         elapsed = time.perf_counter() - start
-        new_tokens = out[:, enc["input_ids"].shape[1]:]
-        responses = []
-        for i, prompt in enumerate(prompts):
-            ids = new_tokens[i]
-            n_out = int((ids != tok.pad_token_id).sum()) if tok.pad_token_id is not None else len(ids)
-            text = tok.decode(ids, skip_special_tokens=True)
-            finish = "length" if n_out >= config.max_tokens else "stop"
-            for stop in config.stop:
-                if stop and stop in text:
-                    text, finish = text.split(stop, 1)[0], "stop"
-            responses.append(Response(
-                text=text.strip(),
-                tool_calls=parse_tool_calls(text) if prompt.tools else [],
-                input_tokens=int(enc["attention_mask"][i].sum()),
-                output_tokens=n_out,
-                latency_s=round(elapsed, 4),
-                finish_reason=finish,
-            ))
-        return responses
+        new_tokens = out[:, enc["input_ids"].shape[1]:].tolist()
+        return [self._response(p, config, [t for t in ids if t != tok.pad_token_id], int(enc["attention_mask"][i].sum()),
+                               elapsed) for i, (p, ids) in enumerate(zip(prompts, new_tokens))]
 
     def _batches(self, prompts: list[Prompt]) -> list[tuple[list[Prompt], GenerateConfig]]:
         """Group by generation config, then by similar length, longest first.
 
-        A fixed width for all lengths: capping a batch's padded prompt tokens
-        (4,096 or 2,048) measured no faster on the 442-token tool-use prompts
-        (benchmarks/README.md), because narrow batches decode slower.
+        A batch holds up to `batch_size` prompts and `max_batch_tokens` of cache.
+        Rows of similar length waste little: `generate` pads to the longest, and
+        greedy decoding reads every row's cache up to the longest on each step.
         """
         groups: dict[str, list[Prompt]] = {}
         for p in prompts:
@@ -170,8 +192,18 @@ class HFAdapter(ModelAdapter):
         batches = []
         for items in groups.values():
             items.sort(key=lambda p: -p.n_chars())
-            for i in range(0, len(items), self.batch_size):
-                batches.append((items[i:i + self.batch_size], items[0].config))
+            config = items[0].config
+            batch: list[Prompt] = []
+            longest = 0
+            for p in items:
+                if batch and (len(batch) >= self.batch_size or (len(batch) + 1) * longest > self.max_batch_tokens):
+                    batches.append((batch, config))
+                    batch = []
+                if not batch:  # items run longest first, so a batch's first prompt is its longest
+                    longest = p.n_chars() // 4 + config.max_tokens
+                batch.append(p)
+            if batch:
+                batches.append((batch, config))
         return batches
 
     async def start(self) -> None:

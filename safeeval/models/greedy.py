@@ -1,0 +1,168 @@
+"""Greedy generation for a transformers causal LM, faster than `generate` on a small CPU.
+
+Two things make a safety suite slow on two cores, and `generate` does neither well:
+
+1. **Prompts share their beginning.** Every prompt starts with the chat
+   template's system prompt, and a task's prompts often share a tool list or an
+   instruction. Here a batch's shared beginning is computed once, and only the
+   rest of each prompt is computed per row (left-padded).
+2. **Finished rows are dead weight.** `generate` steps every row until the
+   last one finishes. Here finished rows leave the batch, and the key/value
+   cache is allocated once instead of being copied on every step.
+
+The arithmetic is the model's own forward pass, so the answers are those of
+`generate` with greedy decoding, up to float rounding from other matrix shapes
+(tests/test_greedy.py compares the two token for token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+PREFILL_CHUNK_TOKENS = 1024
+
+
+@dataclass
+class Row:
+    """One prompt's token ids in, its new token ids out."""
+
+    prompt: list[int]
+    max_new: int
+    out: list[int] = field(default_factory=list)
+    stopped: bool = False  # ended on an end-of-sequence token, not on max_new
+
+
+def shared_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _buffer_cache(keys: list[Any], values: list[Any], length: int) -> Any:
+    """A transformers Cache whose layers append into preallocated buffers."""
+    from transformers.cache_utils import Cache, DynamicLayer
+
+    class BufferLayer(DynamicLayer):
+        # DynamicLayer's update concatenates, copying the whole cache on every step.
+        def __init__(self, kbuf: Any, vbuf: Any) -> None:
+            super().__init__()
+            self.kbuf, self.vbuf, self.length = kbuf, vbuf, length
+            self.dtype, self.device, self.is_initialized = kbuf.dtype, kbuf.device, True
+            self._views()
+
+        def _views(self) -> None:
+            self.keys, self.values = self.kbuf[:, :, :self.length], self.vbuf[:, :, :self.length]
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            end = self.length + key_states.shape[-2]
+            self.kbuf[:, :, self.length:end] = key_states
+            self.vbuf[:, :, self.length:end] = value_states
+            self.length = end
+            self._views()
+            return self.keys, self.values
+
+        def batch_select_indices(self, indices: Any) -> None:
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self._views()
+
+    return Cache(layers=[BufferLayer(k, v) for k, v in zip(keys, values)])
+
+
+def _prefill(model: Any, rows: list[Row], eos: set[int]) -> tuple[Any, Any, int]:
+    """Run every prompt through the model: the batch's shared prefix once, then the rest per row.
+
+    Returns the batch's cache (rows in order, each prompt right-aligned to end
+    at column `longest`), its attention mask, and `longest`.
+    """
+    import torch
+
+    device = model.device
+    prefix = min(min(shared_prefix(rows[0].prompt, r.prompt) for r in rows),
+                 min(len(r.prompt) for r in rows) - 1)  # each row keeps a token: its logits start the answer
+    suffix = max(len(r.prompt) for r in rows) - prefix
+    longest = prefix + suffix
+    width = longest + max(r.max_new for r in rows)
+    config = model.config.get_text_config()
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    dtype = next(model.parameters()).dtype
+    shape = (len(rows), heads, width, head_dim)
+    layers = config.num_hidden_layers
+    keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
+    values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
+    if prefix:
+        shared = _buffer_cache([k[:1] for k in keys], [v[:1] for v in values], 0)
+        model(input_ids=torch.tensor([rows[0].prompt[:prefix]], device=device), past_key_values=shared,
+              use_cache=True, logits_to_keep=1)
+        for k, v in zip(keys, values):  # the first row holds it; copy to the others
+            k[1:, :, :prefix] = k[:1, :, :prefix]
+            v[1:, :, :prefix] = v[:1, :, :prefix]
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
+    mask[:, :prefix] = 1
+    ids = torch.full((len(rows), suffix), rows[0].prompt[0], dtype=torch.long, device=device)
+    positions = torch.full((len(rows), suffix), prefix, dtype=torch.long, device=device)
+    for i, row in enumerate(rows):
+        rest = row.prompt[prefix:]
+        ids[i, suffix - len(rest):] = torch.tensor(rest, device=device)
+        positions[i, suffix - len(rest):] = torch.arange(prefix, len(row.prompt), device=device)
+        mask[i, longest - len(rest):longest] = 1
+    # The rest goes through in chunks of rows: a chunk's activations stay in the
+    # CPU cache, which made prefill of long prompts faster (benchmarks/README.md).
+    step = max(1, PREFILL_CHUNK_TOKENS // suffix)
+    for a in range(0, len(rows), step):
+        b = min(a + step, len(rows))
+        chunk = _buffer_cache([k[a:b] for k in keys], [v[a:b] for v in values], prefix)
+        out = model(input_ids=ids[a:b], attention_mask=mask[a:b, :longest], position_ids=positions[a:b],
+                    past_key_values=chunk, use_cache=True, logits_to_keep=1)
+        for row, token in zip(rows[a:b], out.logits[:, -1].argmax(-1).tolist()):
+            row.out.append(token)
+            row.stopped = token in eos
+    cache = _buffer_cache(keys, values, longest)
+    return cache, mask, longest
+
+
+def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
+    """Greedy-decode every row (one batch): fill each `Row.out`, stopping at an eos id or `max_new`.
+
+    The end-of-sequence token itself is not kept in `out`, as `generate` pads it away.
+    """
+    import torch
+
+    if not rows:
+        return rows
+    device = model.device
+    with torch.inference_mode():
+        cache, mask, longest = _prefill(model, rows, eos)
+        active = list(range(len(rows)))  # rows still in the cache, in cache order
+        step = 0
+        while True:
+            live = [i for i in active if not _done(rows[i])]
+            if not live:
+                break
+            if len(live) < len(active):  # drop finished rows: they would cost a full step each
+                keep = torch.tensor([active.index(i) for i in live], device=device)
+                cache.batch_select_indices(keep)
+                mask = mask[keep]
+                active = live
+            batch = [rows[i] for i in active]
+            ids = torch.tensor([[r.out[-1]] for r in batch], device=device)
+            positions = torch.tensor([[len(r.prompt) + len(r.out) - 1] for r in batch], device=device)
+            mask[:, longest + step] = 1
+            out = model(input_ids=ids, attention_mask=mask[:, :longest + step + 1], position_ids=positions,
+                        past_key_values=cache, use_cache=True)
+            step += 1
+            for row, token in zip(batch, out.logits[:, -1].argmax(-1).tolist()):
+                row.out.append(token)
+                row.stopped = token in eos
+    for row in rows:
+        if row.stopped:
+            row.out.pop()
+    return rows
+
+
+def _done(row: Row) -> bool:
+    return row.stopped or len(row.out) >= row.max_new
