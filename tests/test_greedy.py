@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safeeval.models.greedy import Row, greedy_generate, shared_prefix
+from safeeval.models.greedy import Row, greedy_generate, shared_prefix, supports
 from safeeval.models.hf import EmbeddedAdapter, HFAdapter
 from safeeval.schema import GenerateConfig, Message, Prompt
 
@@ -14,6 +14,14 @@ def test_shared_prefix() -> None:
     assert shared_prefix([1, 2], [1, 2, 3]) == 2
     assert shared_prefix([], [1]) == 0
     assert shared_prefix([5], [6]) == 0
+
+
+def test_supports_decoder_only_attention_models() -> None:
+    from transformers import LlamaConfig, Qwen3NextConfig, T5Config
+
+    assert supports(LlamaConfig())
+    assert not supports(T5Config())                     # an encoder-decoder
+    assert not supports(Qwen3NextConfig())              # linear-attention layers need their own cache
 
 
 def test_hf_batches_cap_the_cache_of_long_prompts() -> None:
@@ -80,3 +88,7 @@ def test_adapter_answers_do_not_depend_on_the_batch(embedded) -> None:
     alone = [embedded._generate_batch([p], config)[0] for p in prompts]
     assert [r.text for r in together] == [r.text for r in alone]
     assert all(r.output_tokens and r.input_tokens for r in together)
+    # The fallback (transformers' generate, left-padded) gives the same answers.
+    padded = embedded._generate(prompts, config)
+    assert [r.text for r in padded] == [r.text for r in together]
+    assert [r.output_tokens for r in padded] == [r.output_tokens for r in together]

@@ -34,6 +34,19 @@ class Row:
     stopped: bool = False  # ended on an end-of-sequence token, not on max_new
 
 
+def supports(config: Any) -> bool:
+    """Whether the loop suits a model: decoder-only, with attention layers only.
+
+    Models with other cache layers (linear attention, state-space blocks) or an
+    encoder go through transformers' `generate` instead.
+    """
+    if getattr(config, "is_encoder_decoder", False):
+        return False
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layer_types = getattr(text, "layer_types", None) or ["full_attention"]
+    return set(layer_types) <= {"full_attention", "sliding_attention"}
+
+
 def shared_prefix(a: list[int], b: list[int]) -> int:
     n = min(len(a), len(b))
     i = 0

@@ -150,9 +150,10 @@ class HFAdapter(ModelAdapter):
         )
 
     def _generate_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
-        if config.temperature > 0:
-            return self._sample_batch(prompts, config)
-        from safeeval.models.greedy import Row, greedy_generate
+        from safeeval.models.greedy import Row, greedy_generate, supports
+
+        if config.temperature > 0 or not supports(self._model.config):
+            return self._generate(prompts, config)
 
         start = time.perf_counter()
         rows = [Row(prompt=self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"],
@@ -161,16 +162,19 @@ class HFAdapter(ModelAdapter):
         elapsed = time.perf_counter() - start
         return [self._response(p, config, row.out, len(row.prompt), elapsed) for p, row in zip(prompts, rows)]
 
-    def _sample_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
-        """Sampling (temperature > 0) through transformers' `generate`, left-padded."""
+    def _generate(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
+        """transformers' `generate` on a left-padded batch: sampling, and models the greedy loop does not suit."""
         import torch
 
         tok, model = self._tokenizer, self._model
         texts = [self._render(p) for p in prompts]
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        kwargs: dict[str, Any] = {"max_new_tokens": config.max_tokens, "pad_token_id": tok.pad_token_id,
-                                  "do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
-        torch.manual_seed(config.seed)
+        kwargs: dict[str, Any] = {"max_new_tokens": config.max_tokens, "pad_token_id": tok.pad_token_id}
+        if config.temperature > 0:
+            torch.manual_seed(config.seed)
+            kwargs.update(do_sample=True, temperature=config.temperature, top_p=config.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         start = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(**enc, **kwargs)
