@@ -121,8 +121,15 @@ def test_cache_cli_info_and_clear(tmp_path):
     assert info.exit_code == 0, info.output
     data = json.loads(info.output)
     assert data["responses"] == 1 and data["path"].startswith(str(tmp_path / "cache"))
+    assert data["converted_models"] == {}
+    kept = tmp_path / "cache" / "models" / "some-model-1-2"  # where models.hf.save_converted writes
+    kept.mkdir(parents=True)
+    (kept / "model.safetensors").write_bytes(b"x" * 10)
+    assert json.loads(runner.invoke(app, ["cache", "info", "--json"]).output)["converted_models"] == {
+        "some-model-1-2": 10}
     cleared = runner.invoke(app, ["cache", "clear"])
-    assert cleared.exit_code == 0 and "removed 1" in cleared.output
+    assert cleared.exit_code == 0 and "removed 2" in cleared.output
+    assert not kept.exists()
     assert sqlite3.connect(tmp_path / "cache" / "cache.sqlite3").execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0
 
 
@@ -148,3 +155,28 @@ def test_embedded_model_answers_are_cached(tmp_path):
     assert len(again) == 2 and all(r.response.cached for r in again)
     texts = lambda d: {r.key: r.response.text for r in read_records(d)}  # noqa: E731
     assert texts(first.run_dir) == texts(second.run_dir)
+
+
+@pytest.mark.slow
+def test_embedded_model_is_converted_once_and_reloads_identically():
+    """The GGUF is de-quantised once into the cache; the copy loads in seconds with the same weights."""
+    import time
+
+    import torch
+
+    from safeeval.models.hf import EmbeddedAdapter, converted_dir, embedded_model_path
+
+    first = EmbeddedAdapter()
+    first.load()
+    folder = converted_dir(embedded_model_path())
+    assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
+    assert not list(folder.parent.glob("*.tmp-*"))          # the temporary folder is gone
+    start = time.perf_counter()
+    second = EmbeddedAdapter()
+    second.load()
+    assert time.perf_counter() - start < 15                  # the conversion takes 20-35 s here
+    a, b = first._model.state_dict(), second._model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    p = prompt("Who are you?")
+    assert first._render(p) == second._render(p)
+    assert Cache().info()["converted_models"] == {folder.name: sum(f.stat().st_size for f in folder.iterdir())}

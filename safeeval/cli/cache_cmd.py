@@ -22,7 +22,9 @@ def cache_info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         print_json(info)
         return
     out.print(f"cache: {info['path']}\nsize: {info['bytes'] / 1e6:.1f} MB\n"
-              f"responses: {info['responses']}\nverdicts: {info['verdicts']}", highlight=False)
+              f"responses: {info['responses']}\nverdicts: {info['verdicts']}\n"
+              f"converted models: {len(info['converted_models'])} "
+              f"({sum(info['converted_models'].values()) / 1e6:.0f} MB)", highlight=False)
     print_table("responses per model", [{"model": k, "responses": v} for k, v in info["models"].items()])
     print_table("verdicts per judge", [{"judge": k, "verdicts": v} for k, v in info["judges"].items()])
 
@@ -30,7 +32,7 @@ def cache_info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @cache_app.command("clear")
 def cache_clear(model: Optional[str] = typer.Option(None, "--model", help="Only this model's answers "
                                                     "(its cache id, as `cache info` lists it).")) -> None:
-    """Delete cached answers and verdicts (or one model's answers)."""
+    """Delete cached answers, verdicts and converted models (or one model's answers)."""
     with Cache() as cache:
         removed = cache.clear(model)
         path = cache.path

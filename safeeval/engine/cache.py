@@ -164,11 +164,14 @@ class Cache:
         size = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
         models = dict(self.db.execute("SELECT model, COUNT(*) FROM responses GROUP BY model ORDER BY model"))
         judges = dict(self.db.execute("SELECT judge, COUNT(*) FROM verdicts GROUP BY judge ORDER BY judge"))
+        converted = self.folder / "models"  # de-quantised GGUF weights (models.hf.save_converted)
+        kept = {d.name: sum(f.stat().st_size for f in d.iterdir() if f.is_file())
+                for d in sorted(converted.iterdir()) if d.is_dir()} if converted.is_dir() else {}
         return {"path": str(self.path), "bytes": size, "responses": sum(models.values()),
-                "verdicts": sum(judges.values()), "models": models, "judges": judges}
+                "verdicts": sum(judges.values()), "models": models, "judges": judges, "converted_models": kept}
 
     def clear(self, model: str | None = None) -> int:
-        """Delete every entry (or one model's responses); returns how many were removed."""
+        """Delete every entry and converted model (or one model's responses); returns how many were removed."""
         with self.db:
             self.db.execute("BEGIN")
             if model is not None:
@@ -177,6 +180,12 @@ class Cache:
                 removed = self.db.execute("DELETE FROM responses").rowcount
                 removed += self.db.execute("DELETE FROM verdicts").rowcount
         self.db.execute("VACUUM")
+        converted = self.folder / "models"
+        if model is None and converted.is_dir():
+            import shutil
+
+            removed += sum(1 for d in converted.iterdir() if d.is_dir())
+            shutil.rmtree(converted, ignore_errors=True)
         return removed
 
 
