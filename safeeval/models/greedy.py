@@ -20,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-PREFILL_CHUNK_TOKENS = 1024
+PREFILL_CHUNK_TOKENS = 1024  # tokens per prefill pass: see _prefill
 
 
 @dataclass
@@ -116,6 +115,7 @@ def _prefill(model: Any, rows: list[Row], eos: set[int]) -> tuple[Any, Any, int]
             v[1:, :, :prefix] = v[:1, :, :prefix]
     mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
     mask[:, :prefix] = 1
+    # Padding slots hold any real token id: the mask hides them from every other position.
     ids = torch.full((len(rows), suffix), rows[0].prompt[0], dtype=torch.long, device=device)
     positions = torch.full((len(rows), suffix), prefix, dtype=torch.long, device=device)
     for i, row in enumerate(rows):

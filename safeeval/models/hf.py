@@ -76,6 +76,8 @@ def save_converted(model: Any, tokenizer: Any, folder: Path) -> None:
     """
     import shutil
 
+    for stale in folder.parent.glob(f"{folder.name}.tmp-*"):  # left by a process killed mid-save
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     try:
         # save_pretrained refuses a model loaded from GGUF (it counts as quantised),
