@@ -160,7 +160,7 @@ def test_embedded_model_answers_are_cached(tmp_path):
 @pytest.mark.slow
 def test_embedded_model_is_converted_once_and_reloads_identically():
     """The GGUF is de-quantised once into the cache; the copy loads in seconds with the same weights."""
-    import time
+    from pathlib import Path
 
     import torch
 
@@ -171,10 +171,9 @@ def test_embedded_model_is_converted_once_and_reloads_identically():
     folder = converted_dir(embedded_model_path())
     assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
     assert not list(folder.parent.glob("*.tmp-*"))          # the temporary folder is gone
-    start = time.perf_counter()
     second = EmbeddedAdapter()
     second.load()
-    assert time.perf_counter() - start < 15                  # the conversion takes 20-35 s here
+    assert Path(second._model.name_or_path) == folder        # read from the copy, not converted again
     a, b = first._model.state_dict(), second._model.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     p = prompt("Who are you?")

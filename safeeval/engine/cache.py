@@ -26,6 +26,8 @@ from safeeval.errors import SafeevalError
 from safeeval.schema import Prompt, Response, Verdict, stable_hash
 
 DB_NAME = "cache.sqlite3"
+# De-quantised GGUF weights live in this sub-folder (models.hf.save_converted).
+CONVERTED_DIR = "models"
 # Hits are looked up in chunks: SQLite caps the number of bound parameters.
 _CHUNK = 500
 # Fresh answers are stored in transactions of this many.
@@ -164,7 +166,7 @@ class Cache:
         size = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
         models = dict(self.db.execute("SELECT model, COUNT(*) FROM responses GROUP BY model ORDER BY model"))
         judges = dict(self.db.execute("SELECT judge, COUNT(*) FROM verdicts GROUP BY judge ORDER BY judge"))
-        converted = self.folder / "models"  # de-quantised GGUF weights (models.hf.save_converted)
+        converted = self.folder / CONVERTED_DIR
         kept = {d.name: sum(f.stat().st_size for f in d.iterdir() if f.is_file())
                 for d in sorted(converted.iterdir()) if d.is_dir()} if converted.is_dir() else {}
         return {"path": str(self.path), "bytes": size, "responses": sum(models.values()),
@@ -180,7 +182,7 @@ class Cache:
                 removed = self.db.execute("DELETE FROM responses").rowcount
                 removed += self.db.execute("DELETE FROM verdicts").rowcount
         self.db.execute("VACUUM")
-        converted = self.folder / "models"
+        converted = self.folder / CONVERTED_DIR
         if model is None and converted.is_dir():
             import shutil
 

@@ -61,10 +61,10 @@ def embedded_model_path() -> Path:
 
 def converted_dir(gguf: Path) -> Path:
     """Where a GGUF file's de-quantised weights are kept: the user cache, keyed by the file's size and mtime."""
-    from safeeval.engine.cache import cache_dir
+    from safeeval.engine.cache import CONVERTED_DIR, cache_dir
 
     stat = gguf.stat()
-    return cache_dir() / "models" / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    return cache_dir() / CONVERTED_DIR / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
 
 
 def save_converted(model: Any, tokenizer: Any, folder: Path) -> None:
@@ -101,7 +101,8 @@ def save_converted(model: Any, tokenizer: Any, folder: Path) -> None:
 
 class HFAdapter(ModelAdapter):
     prefix = "hf"
-    description = "Hugging Face transformers on a local folder (or a .gguf file), batched, left padding."
+    description = ("Hugging Face transformers on a local folder (or a .gguf file), batched; "
+                   "greedy decoding shares prompt prefixes.")
     cacheable = True  # answers go into the shared cache (engine.cache) under `cache_id`
 
     @property
