@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safeeval.models.greedy import Row, greedy_generate, shared_prefix, supports
+from safeeval.models import greedy
+from safeeval.models.greedy import Row, greedy_generate, prefill_chunks, shared_prefix, supports
 from safeeval.models.hf import EmbeddedAdapter, HFAdapter
 from safeeval.schema import GenerateConfig, Message, Prompt
 
@@ -14,6 +15,13 @@ def test_shared_prefix() -> None:
     assert shared_prefix([1, 2], [1, 2, 3]) == 2
     assert shared_prefix([], [1]) == 0
     assert shared_prefix([5], [6]) == 0
+
+
+def test_prefill_chunks_pad_each_chunk_to_its_own_longest_row() -> None:
+    assert prefill_chunks([500, 400, 300, 100, 90, 80], budget=1024) == [(0, 2), (2, 5), (5, 6)]
+    assert prefill_chunks([2000, 10], budget=1024) == [(0, 1), (1, 2)]  # a row longer than the budget goes alone
+    assert prefill_chunks([], budget=1024) == []
+    assert prefill_chunks([30, 30, 12, 12, 12, 5], budget=40) == [(0, 1), (1, 2), (2, 5), (5, 6)]
 
 
 def test_supports_decoder_only_attention_models() -> None:
@@ -55,7 +63,9 @@ def reference(adapter: EmbeddedAdapter, prompt_ids: list[int], max_new: int) -> 
 
 
 @pytest.mark.slow
-def test_greedy_matches_generate_with_shared_prefixes_and_mixed_budgets(embedded) -> None:
+@pytest.mark.parametrize("chunk_tokens", [1024, 24])  # one prefill chunk; many, of unlike widths
+def test_greedy_matches_generate_with_shared_prefixes_and_mixed_budgets(embedded, monkeypatch, chunk_tokens) -> None:
+    monkeypatch.setattr(greedy, "PREFILL_CHUNK_TOKENS", chunk_tokens)
     tok = embedded._tokenizer
     questions = [
         "What is the capital of France?",

@@ -5,7 +5,8 @@ Two things make a safety suite slow on two cores, and `generate` does neither we
 1. **Prompts share their beginning.** Every prompt starts with the chat
    template's system prompt, and a task's prompts often share a tool list or an
    instruction. Here a batch's shared beginning is computed once, and only the
-   rest of each prompt is computed per row (left-padded).
+   rest of each prompt is computed per row, in chunks of rows of like length,
+   each left-padded only to its own longest row.
 2. **Finished rows are dead weight.** `generate` steps every row until the
    last one finishes. Here finished rows leave the batch, and the key/value
    cache is allocated once instead of being copied on every step.
@@ -115,27 +116,49 @@ def _prefill(model: Any, rows: list[Row], eos: set[int]) -> tuple[Any, Any, int]
             v[1:, :, :prefix] = v[:1, :, :prefix]
     mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
     mask[:, :prefix] = 1
-    # Padding slots hold any real token id: the mask hides them from every other position.
-    ids = torch.full((len(rows), suffix), rows[0].prompt[0], dtype=torch.long, device=device)
-    positions = torch.full((len(rows), suffix), prefix, dtype=torch.long, device=device)
-    for i, row in enumerate(rows):
-        rest = row.prompt[prefix:]
-        ids[i, suffix - len(rest):] = torch.tensor(rest, device=device)
-        positions[i, suffix - len(rest):] = torch.arange(prefix, len(row.prompt), device=device)
-        mask[i, longest - len(rest):longest] = 1
-    # The rest goes through in chunks of rows: a chunk's activations stay in the
-    # CPU cache, which made prefill of long prompts faster (benchmarks/README.md).
-    step = max(1, PREFILL_CHUNK_TOKENS // suffix)
-    for a in range(0, len(rows), step):
-        b = min(a + step, len(rows))
-        chunk = _buffer_cache([k[a:b] for k in keys], [v[a:b] for v in values], prefix)
-        out = model(input_ids=ids[a:b], attention_mask=mask[a:b, :longest], position_ids=positions[a:b],
-                    past_key_values=chunk, use_cache=True, logits_to_keep=1)
+    # The rest goes through in chunks of rows, each padded only to its own longest
+    # row: a chunk's activations stay in the CPU cache, and short rows no longer pay
+    # for the batch's longest (benchmarks/README.md). A chunk works in a cache of its
+    # own, prefix + its width, then moves its keys and values to the batch's cache,
+    # where every prompt ends at column `longest`.
+    for a, b in prefill_chunks([len(r.prompt) - prefix for r in rows]):
+        rests = [r.prompt[prefix:] for r in rows[a:b]]
+        w = max(len(rest) for rest in rests)
+        # Padding slots hold any real token id: the mask hides them from every other position.
+        ids = torch.full((b - a, w), rows[0].prompt[0], dtype=torch.long, device=device)
+        positions = torch.full((b - a, w), prefix, dtype=torch.long, device=device)
+        chunk_mask = torch.zeros((b - a, prefix + w), dtype=torch.long, device=device)
+        chunk_mask[:, :prefix] = 1
+        for i, rest in enumerate(rests):
+            ids[i, w - len(rest):] = torch.tensor(rest, device=device)
+            positions[i, w - len(rest):] = torch.arange(prefix, prefix + len(rest), device=device)
+            chunk_mask[i, prefix + w - len(rest):] = 1
+            mask[a + i, longest - len(rest):longest] = 1
+        ck = [k[a:a + 1, :, :prefix + w].repeat(b - a, 1, 1, 1) for k in keys]  # row a holds the prefix
+        cv = [v[a:a + 1, :, :prefix + w].repeat(b - a, 1, 1, 1) for v in values]
+        out = model(input_ids=ids, attention_mask=chunk_mask, position_ids=positions,
+                    past_key_values=_buffer_cache(ck, cv, prefix), use_cache=True, logits_to_keep=1)
+        for k, v, kc, vc in zip(keys, values, ck, cv):
+            k[a:b, :, longest - w:longest] = kc[:, :, prefix:]
+            v[a:b, :, longest - w:longest] = vc[:, :, prefix:]
         for row, token in zip(rows[a:b], out.logits[:, -1].argmax(-1).tolist()):
             row.out.append(token)
             row.stopped = token in eos
     cache = _buffer_cache(keys, values, longest)
     return cache, mask, longest
+
+
+def prefill_chunks(lengths: list[int], budget: int | None = None) -> list[tuple[int, int]]:
+    """Split rows, longest first, into runs `[a, b)` of at most `budget` padded tokens (one row at least)."""
+    budget = budget or PREFILL_CHUNK_TOKENS
+    chunks, a = [], 0
+    while a < len(lengths):
+        width, b = lengths[a], a + 1
+        while b < len(lengths) and (b - a + 1) * max(width, lengths[b]) <= budget:
+            width, b = max(width, lengths[b]), b + 1
+        chunks.append((a, b))
+        a = b
+    return chunks
 
 
 def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
@@ -148,12 +171,13 @@ def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
     if not rows:
         return rows
     device = model.device
+    ordered = sorted(rows, key=lambda r: -len(r.prompt))  # longest first: prefill chunks of like lengths
     with torch.inference_mode():
-        cache, mask, longest = _prefill(model, rows, eos)
-        active = list(range(len(rows)))  # rows still in the cache, in cache order
+        cache, mask, longest = _prefill(model, ordered, eos)
+        active = list(range(len(ordered)))  # rows still in the cache, in cache order
         step = 0
         while True:
-            live = [i for i in active if not _done(rows[i])]
+            live = [i for i in active if not _done(ordered[i])]
             if not live:
                 break
             if len(live) < len(active):  # drop finished rows: they would cost a full step each
@@ -161,7 +185,7 @@ def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
                 cache.batch_select_indices(keep)
                 mask = mask[keep]
                 active = live
-            batch = [rows[i] for i in active]
+            batch = [ordered[i] for i in active]
             ids = torch.tensor([[r.out[-1]] for r in batch], device=device)
             positions = torch.tensor([[len(r.prompt) + len(r.out) - 1] for r in batch], device=device)
             mask[:, longest + step] = 1

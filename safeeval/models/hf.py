@@ -120,7 +120,7 @@ class HFAdapter(ModelAdapter):
     # characters / 4) in its key/value cache: about 1.5 GB for SmolLM2-135M.
     max_batch_tokens = 32_768
 
-    def __init__(self, target: str = "", batch_size: int = 64, **options: Any):
+    def __init__(self, target: str = "", batch_size: int = 256, **options: Any):
         super().__init__(target, batch_size=batch_size, **options)
         self.batch_size = max(1, int(batch_size))
         self._model = None
