@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from safeeval.models import greedy
 from safeeval.models.greedy import Row, greedy_generate, prefill_chunks, shared_prefix, supports
-from safeeval.models.hf import EmbeddedAdapter, HFAdapter
+from safeeval.models.hf import EmbeddedAdapter, HFAdapter, reuse_freed_memory
 from safeeval.schema import GenerateConfig, Message, Prompt
 
 
@@ -22,6 +24,12 @@ def test_prefill_chunks_pad_each_chunk_to_its_own_longest_row() -> None:
     assert prefill_chunks([2000, 10], budget=1024) == [(0, 1), (1, 2)]  # a row longer than the budget goes alone
     assert prefill_chunks([], budget=1024) == []
     assert prefill_chunks([30, 30, 12, 12, 12, 5], budget=40) == [(0, 1), (1, 2), (2, 5), (5, 6)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_glibc_takes_the_allocator_settings() -> None:
+    # mallopt refuses out-of-range values (it returns 0): both settings must be in range.
+    assert reuse_freed_memory() is True
 
 
 def test_supports_decoder_only_attention_models() -> None:

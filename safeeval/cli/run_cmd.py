@@ -118,7 +118,7 @@ def run(
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra folder of task plugins (repeatable)."),
     data_files: list[str] = typer.Option([], "--data-files", help="TASK=PATH local copy for a public-benchmark task."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Requests in flight (openai)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per batch (hf, smollm2)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per batch (hf, smollm2; default 256, fewer for long prompts)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
     max_retries: Optional[int] = typer.Option(None, "--max-retries", min=0, help="Retries per request on transient errors."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Per-request timeout in seconds."),
