@@ -26,7 +26,8 @@ from safeeval.errors import SafeevalError
 from safeeval.schema import Prompt, Response, Verdict, stable_hash
 
 DB_NAME = "cache.sqlite3"
-# De-quantised GGUF weights live in this sub-folder (models.hf.save_converted).
+# De-quantised GGUF weights live in this sub-folder (models.hf.save_converted for
+# transformers, models.convert.convert_gguf for vLLM).
 CONVERTED_DIR = "models"
 # Hits are looked up in chunks: SQLite caps the number of bound parameters.
 _CHUNK = 500

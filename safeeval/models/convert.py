@@ -17,18 +17,10 @@ import os
 import shutil
 from pathlib import Path
 
+from safeeval.engine.cache import CONVERTED_DIR, cache_dir
 from safeeval.errors import SafeevalError
 
 DONE = ".safeeval-converted"  # written last: a folder without it is half-made
-
-
-def cache_dir() -> Path:
-    """The root of safeeval's cache: $SAFEEVAL_CACHE_DIR or ~/.cache/safeeval."""
-    root = os.environ.get("SAFEEVAL_CACHE_DIR")
-    if root:
-        return Path(root).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "safeeval"
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -41,7 +33,7 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 def converted_path(gguf: Path, dtype: str = "float16") -> Path:
     """Where the converted folder for this file (by content) and dtype lives."""
-    return cache_dir() / "models" / f"{gguf.stem}-{file_sha256(gguf)[:12]}-{dtype}"
+    return cache_dir() / CONVERTED_DIR / f"{gguf.stem}-{file_sha256(gguf)[:12]}-{dtype}"
 
 
 def is_converted(folder: Path) -> bool:
