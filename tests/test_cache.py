@@ -57,6 +57,14 @@ def test_round_trip_marks_hits_cached_and_never_stores_errors(tmp_path):
         assert cache.clear() == 2 and cache.info()["responses"] == 0
 
 
+def test_prompts_of_other_samples_making_the_same_request_all_hit(tmp_path):
+    with Cache() as cache:
+        first, second = prompt("same", key="t/a/none"), prompt("same", key="u/b/none")
+        cache.put_responses("m", [(first, Response(text="answer"))])
+        hits = cache.get_responses("m", [first, second, prompt("other", key="t/c/none")])
+        assert set(hits) == {"t/a/none", "u/b/none"} and hits["u/b/none"].text == "answer"
+
+
 def test_a_second_identical_run_sends_no_request(tmp_path):
     tasks = make_task_dir(tmp_path / "tasks", 40)
     with OpenAIServer() as server:

@@ -42,7 +42,7 @@ def test_progress_reports_work_fractions_that_end_at_one(tmp_path: Path) -> None
     rows += [{"id": f"l{i}", "prompt": "a long question " * 200} for i in range(10)]
     (task / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     calls: list[tuple[int, int, float]] = []
-    with OpenAIServer() as server:
+    with OpenAIServer(latency=0.05) as server:  # answers in bursts of 4, so progress comes in steps
         run(RunOptions(model="openai:loop", base_url=server.url, tasks="mixed", tasks_dirs=[tmp_path / "tasks"],
                        out=tmp_path / "out", concurrency=4, no_cache=True),
             progress=lambda done, total, work: calls.append((done, total, work)))
@@ -61,3 +61,19 @@ def test_progress_lines_eta_extrapolates_work_not_samples(monkeypatch, capsys) -
     lines.begin(0, 0.0)
     lines.update(50, 100, work=0.25)  # half the samples, but a quarter of the work, in 100 s
     assert "eta 300 s" in capsys.readouterr().err
+
+
+def test_terminal_bar_draws_work_and_sample_counts() -> None:
+    import io
+
+    from rich.console import Console
+
+    from safeeval.cli import run_cmd
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=100)
+    bar = run_cmd.terminal_bar(screen)
+    with bar:
+        task = bar.add_task("evaluating", total=run_cmd.WORK_STEPS, samples="0/20")
+        bar.update(task, completed=0.5 * run_cmd.WORK_STEPS, samples="10/20")
+    drawn = screen.file.getvalue()
+    assert "evaluating" in drawn and "10/20" in drawn and "eta" in drawn

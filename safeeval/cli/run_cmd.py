@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from safeeval import report
 from safeeval.cli.common import err, out, print_json, print_table
@@ -97,8 +98,18 @@ class ProgressLines:
         rate = (work - self.first_work) / elapsed if elapsed > 0 else 0.0
         eta = f"{(1.0 - work) / rate:.0f} s" if rate > 0 else "unknown"
         pct = 100.0 * done / total if total else 100.0
-        err.print(f"progress: {done}/{total} samples ({pct:.0f}%), {elapsed:.0f} s elapsed, eta {eta}",
-                  markup=False, highlight=False)
+        sys.stderr.write(f"progress: {done}/{total} samples ({pct:.0f}%), {elapsed:.0f} s elapsed, eta {eta}\n")
+        sys.stderr.flush()
+
+
+def terminal_bar(console: Any = None) -> Any:
+    """The progress bar for a terminal. It runs on estimated work (WORK_STEPS = all of it),
+    so its ETA holds when samples differ in cost. rich loads here, not at start-up."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[samples]}"),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console or err.console(),
+                    transient=False)
 
 
 def run(
@@ -139,18 +150,17 @@ def run(
     """
     given = {k: v for k, v in locals().items() if k in _FIELDS}
     options = build_options(ctx, given, resume, retry_errors)
-    # The bar runs on estimated work (WORK_STEPS = all of it), so its ETA holds when samples differ in cost.
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[samples]}"),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                   console=err, disable=not err.is_terminal, transient=False)
-    lines = None if err.is_terminal else ProgressLines()
+    terminal = sys.stderr.isatty()
+    bar = terminal_bar() if terminal else None
+    lines = None if terminal else ProgressLines()
     state: dict = {}
 
     def on_start(run_dir: Path, pending: int, total: int) -> None:
         state["run_dir"] = run_dir
         if not as_json:
             err.print(f"run folder: {run_dir}  ({pending} of {total} samples to do)")
-        state["task"] = bar.add_task("evaluating", total=WORK_STEPS, samples=f"{total - pending}/{total}")
+        if bar:
+            state["task"] = bar.add_task("evaluating", total=WORK_STEPS, samples=f"{total - pending}/{total}")
         state["started"] = False
 
     def progress(done: int, total: int, work: float) -> None:
@@ -158,13 +168,14 @@ def run(
             state["started"] = True
             if lines:
                 lines.begin(done, work)
-        bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
+        if bar:
+            bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
         if lines:
             lines.update(done, total, work)
 
     start = time.perf_counter()
     try:
-        with bar:
+        with bar or contextlib.nullcontext():
             result = run_suite(options, progress=progress, on_start=on_start)
     except KeyboardInterrupt:
         where = state.get("run_dir")

@@ -141,16 +141,27 @@ class Cache:
             pass
 
     # -- responses
-    def get_responses(self, model_id: str, prompts: list[Prompt]) -> dict[str, Response]:
-        """Cached responses by prompt key, marked `cached`."""
-        keys = {response_key(model_id, p): p.key for p in prompts}
-        hits = self._get("responses", list(keys))
-        return {keys[k]: Response.model_validate_json(body).model_copy(update={"cached": True})
-                for k, body in hits.items()}
+    def get_responses(self, model_id: str, prompts: list[Prompt],
+                      keys: dict[str, str] | None = None) -> dict[str, Response]:
+        """Cached responses by prompt key, marked `cached`.
 
-    def put_responses(self, model_id: str, pairs: Iterable[tuple[Prompt, Response]]) -> None:
+        `keys` maps prompt keys to their `response_key`s when the caller has them already.
+        """
+        keys = keys or {p.key: response_key(model_id, p) for p in prompts}
+        by_cache_key: dict[str, list[str]] = {}  # prompts of other samples may make the same request
+        for p in prompts:
+            by_cache_key.setdefault(keys[p.key], []).append(p.key)
+        found: dict[str, Response] = {}
+        for k, body in self._get("responses", list(by_cache_key)).items():
+            response = Response.model_validate_json(body).model_copy(update={"cached": True})
+            found.update((key, response) for key in by_cache_key[k])
+        return found
+
+    def put_responses(self, model_id: str, pairs: Iterable[tuple[Prompt, Response]],
+                      keys: dict[str, str] | None = None) -> None:
         """Store successful, freshly generated responses; errors are never cached."""
-        self._put("responses", [(response_key(model_id, p), model_id, r.model_dump_json())
+        keys = keys or {}
+        self._put("responses", [(keys.get(p.key) or response_key(model_id, p), model_id, r.model_dump_json())
                                 for p, r in pairs if not r.error and not r.cached])
 
     # -- verdicts
@@ -206,7 +217,8 @@ async def cached_stream(model: Any, prompts: list[Prompt], cache: Cache | None
         async for pair in model.stream(prompts):
             yield pair
         return
-    hits = cache.get_responses(model_id, prompts)
+    keys = {p.key: response_key(model_id, p) for p in prompts}  # hashed once, for the lookup and the store
+    hits = cache.get_responses(model_id, prompts, keys)
     for prompt in prompts:
         if prompt.key in hits:
             yield prompt, hits[prompt.key]
@@ -218,8 +230,8 @@ async def cached_stream(model: Any, prompts: list[Prompt], cache: Cache | None
         async for prompt, response in model.stream(misses):
             fresh.append((prompt, response))
             if len(fresh) >= PUT_BATCH:  # one transaction per batch, not per answer
-                cache.put_responses(model_id, fresh)
+                cache.put_responses(model_id, fresh, keys)
                 fresh = []
             yield prompt, response
     finally:
-        cache.put_responses(model_id, fresh)  # also on a crash-free stop (endpoint gone, Ctrl-C)
+        cache.put_responses(model_id, fresh, keys)  # also on a crash-free stop (endpoint gone, Ctrl-C)

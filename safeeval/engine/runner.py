@@ -18,7 +18,6 @@ import platform
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,10 +27,11 @@ from typing import Any
 import safeeval
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
+from safeeval.engine.batching import quiet_batches
 from safeeval.engine.cache import Cache, cached_stream, judge_cache_id, verdict_key
 from safeeval.engine.distributed import place
-from safeeval.engine.store import RunStore, is_errored, read_manifest, read_records, write_json_atomic
-from safeeval.errors import RunInterrupted, SafeevalError
+from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
+from safeeval.errors import SafeevalError
 from safeeval.judges import Judge, JudgeInput, load_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunManifest, SampleRecord, TaskInfo,
@@ -39,8 +39,9 @@ from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunMan
 from safeeval.summary import summarize, warm_up
 from safeeval.tasks.loader import Task
 
-JUDGE_BATCH = 16
+JUDGE_BATCH = 256  # most answers judged and written at once
 FLUSH_S = 1.0  # longest a finished answer waits in memory before its record is written
+QUIET_S = 0.003  # a pause in the answers this long starts judging what has arrived
 OPTIONS = "options.json"
 # progress(done, total, work) is called after each batch of records; the CLI draws a bar with it.
 # `work` is the estimated fraction of the run's compute done (see work_estimate), so the ETA holds
@@ -134,8 +135,8 @@ def make_record(item: WorkItem, response: Response, verdicts: list, model_id: st
 
 async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[str, Judge],
                           options: RunOptions, store: RunStore, model_id: str,
-                          cache: Cache | None = None) -> None:
-    """Score a batch with each item's judge (cached verdicts reused) and append the records."""
+                          cache: Cache | None = None) -> list[SampleRecord]:
+    """Score a batch with each item's judge (cached verdicts reused), append the records and return them."""
     groups: dict[str, list[int]] = {}
     for i, (item, _) in enumerate(batch):
         groups.setdefault(options.judge or item.task.spec.judge, []).append(i)
@@ -144,7 +145,7 @@ async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[s
         judge = judges[name]
         keys: dict[int, str] = {}
         if cache is not None:
-            ident = (judge_cache_id(judge), judge.spec_version, judge.prompt_hash())
+            ident = (judge_cache_id(judge), judge.spec_version, judge.fixed_prompt_hash())
             keys = {i: verdict_key(*ident, batch[i][0].task.spec, batch[i][0].sample, batch[i][1])
                     for i in indexes if not batch[i][1].error}
             hits = cache.get_verdicts(list(keys.values()))
@@ -159,6 +160,7 @@ async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[s
     records = [make_record(item, response, [verdicts[i]], model_id) for i, (item, response) in enumerate(batch)]
     # fsync on a worker thread: requests already in flight keep completing meanwhile.
     await asyncio.to_thread(store.append_many, records)
+    return records
 
 
 def save_options(run_dir: Path, options: RunOptions) -> None:
@@ -184,49 +186,33 @@ def load_options(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def plan_pending(items: list[WorkItem], run_dir: Path, retry_errors: bool) -> list[WorkItem]:
+def plan_pending(items: list[WorkItem], existing: list[SampleRecord], retry_errors: bool) -> list[WorkItem]:
     """The work items still to do: no record yet, or (with retry_errors) an errored one."""
-    done = {r.key for r in read_records(run_dir) if not (retry_errors and is_errored(r))}
+    done = {r.key for r in existing if not (retry_errors and is_errored(r))}
     return [it for it in items if it.prompt.key not in done]
 
 
 async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judges: dict[str, Judge],
                               options: RunOptions, store: RunStore, cache: Cache | None,
-                              tick: Callable[[list[str]], None]) -> int:
+                              tick: Callable[[list[str]], None]) -> list[SampleRecord]:
     """Generate the pending prompts with the adapter, judge and append records as they finish.
 
     This is the executor seam: another executor replaces `cached_stream(model, ...)`
-    with its own source of (prompt, response) pairs. Returns records written.
+    with its own source of (prompt, response) pairs. Returns the records written, in order.
     A `RunInterrupted` from the model (endpoint gone, disk full) first writes
-    the finished batch, then propagates.
+    the answers that came before it, then propagates.
     """
     by_key = {it.prompt.key: it for it in pending}
-    written = 0
-    batch: list[tuple[WorkItem, Response]] = []
-    first = 0.0
-
-    async def flush() -> None:
-        nonlocal batch, written
-        if batch:
-            current, batch = batch, []
-            await judge_and_write(current, judges, options, store, model.model_id, cache)
-            written += len(current)
-            tick([item.prompt.key for item, _ in current])
-
-    try:
-        # aclosing: if writing fails mid-stream, the model's requests in flight are stopped now.
-        async with contextlib.aclosing(cached_stream(model, [it.prompt for it in pending], cache)) as stream:
-            async for prompt, response in stream:
-                if not batch:
-                    first = time.monotonic()
-                batch.append((by_key[prompt.key], response))
-                # Write at least every FLUSH_S, so a slow endpoint still lands records on disk.
-                if len(batch) >= JUDGE_BATCH or time.monotonic() - first > FLUSH_S:
-                    await flush()
-        await flush()
-    except RunInterrupted:
-        await flush()
-        raise
+    written: list[SampleRecord] = []
+    stream = cached_stream(model, [it.prompt for it in pending], cache)
+    # Judged and written when the answers pause (see engine.batching), and at least every
+    # FLUSH_S, so a slow endpoint still lands records on disk. Closing the batches closes
+    # the stream: if writing fails, the model's requests in flight are stopped now.
+    async with contextlib.aclosing(quiet_batches(stream, QUIET_S, JUDGE_BATCH, FLUSH_S)) as batches:
+        async for pairs in batches:
+            batch = [(by_key[prompt.key], response) for prompt, response in pairs]
+            written.extend(await judge_and_write(batch, judges, options, store, model.model_id, cache))
+            tick([item.prompt.key for item, _ in batch])
     return written
 
 
@@ -263,7 +249,8 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             else:
                 save_options(run_dir, options)
             store.write_manifest(manifest)
-            pending = plan_pending(items, run_dir, options.retry_errors)
+            existing = read_records(run_dir)
+            pending = plan_pending(items, existing, options.retry_errors)
             total = len(items)
             if on_start:
                 on_start(run_dir, len(pending), total)
@@ -286,12 +273,15 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             tick([])  # where this session starts: the ETA counts only work done from here
 
             try:
-                new_records = await generate_and_record(pending, model, judges, options, store, cache, tick)
+                written = await generate_and_record(pending, model, judges, options, store, cache, tick)
+                new_records = len(written)
             finally:
                 await model.aclose()
                 for judge in judges.values():
                     await judge.aclose()
-            records = read_records(run_dir)
+            # What samples.jsonl now holds, without reading it back: the run folder is locked,
+            # so its lines are the records read at the start followed by those just appended.
+            records = latest_per_key([*existing, *written])
             manifest = manifest.model_copy(update={"finished": utcnow()})
             store.write_manifest(manifest)
             summary = summarize(records, {"run_id": run_id, "model": model.model_id,

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,13 @@ def read_records(run_dir: Path) -> list[SampleRecord]:
     path = Path(run_dir) / SAMPLES
     if not path.exists():
         return []
+    return latest_per_key(_read_lines(path))
+
+
+def latest_per_key(records: Iterable[SampleRecord]) -> list[SampleRecord]:
+    """The last record per key, at the position of the key's first record (see `read_records`)."""
     by_key: dict[str, SampleRecord] = {}
-    for record in _read_lines(path):
+    for record in records:
         by_key[record.key] = record
     return list(by_key.values())
 

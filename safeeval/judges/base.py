@@ -60,6 +60,14 @@ class Judge:
         """
         return stable_hash([self.kind, self.public_options()])[:16]
 
+    def fixed_prompt_hash(self) -> str:
+        """`prompt_hash()`, computed once per judge object: what steers a judge is fixed when it is
+        built, and hashing the refusal judge's phrase lists for every verdict cost about 25 µs."""
+        memo = self.__dict__.get("_prompt_hash_memo")
+        if memo is None:
+            memo = self.__dict__["_prompt_hash_memo"] = self.prompt_hash()
+        return memo
+
     def public_options(self) -> dict[str, Any]:
         """Options that steer the judge; private ones (such as `_spec_dir`, an install path) are left out."""
         return {k: v for k, v in self.options.items() if not k.startswith("_")}
@@ -96,7 +104,7 @@ class Judge:
         return Verdict(
             judge=self.id,
             judge_version=self.spec_version,
-            prompt_hash=self.prompt_hash(),
+            prompt_hash=self.fixed_prompt_hash(),
             label=label,
             violation=self.is_violation(item, label),
             score=score,
@@ -107,7 +115,7 @@ class Judge:
         return Verdict(
             judge=self.id,
             judge_version=self.spec_version,
-            prompt_hash=self.prompt_hash(),
+            prompt_hash=self.fixed_prompt_hash(),
             label="error",
             violation=None,
             rationale=why[:2000],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +81,7 @@ class _RowFields(dict):
 
 def fill(template: str, row: dict[str, Any]) -> str:
     """Fill a `{field}` template from a row (str.format syntax)."""
-    return string.Formatter().vformat(template, (), _RowFields(row))
+    return template.format_map(_RowFields(row))
 
 
 def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -> Sample:
@@ -151,8 +150,9 @@ class Task:
 
             yield from sources.load_rows(self.spec)
             return
-        for lineno, row in read_jsonl(self.data_path):
-            yield f"{self.data_path}:{lineno}", row
+        path = self.data_path
+        for lineno, row in read_jsonl(path):
+            yield f"{path}:{lineno}", row
 
     def samples(self) -> list[Sample]:
         if self._samples is None:

@@ -1,0 +1,88 @@
+"""Batch a stream's items at its pauses, so the work done per batch never holds up the stream.
+
+Against an endpoint, answers come back in bursts: a concurrency-64 run sends
+64 requests, and their answers land within a few milliseconds of each other.
+Judging and writing a batch in the middle of a burst keeps the event loop
+busy while the rest of that burst waits in its sockets, and each of those
+answers sends its next request that much later. On the 2,000-prompt loopback
+benchmark, batches of 16 cut mid-burst made the request phase about 0.1 s
+(1.5%) longer than with no judging at all; batches cut at the pauses did not
+(benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class _Failure:
+    """The source's exception, queued behind the items that came before it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+_END = object()
+
+
+async def quiet_batches(source: AsyncIterator[T], quiet_s: float, max_items: int,
+                        max_age_s: float) -> AsyncIterator[list[T]]:
+    """Yield `source`'s items in lists: when it has sent nothing for `quiet_s`, when a list
+    reaches `max_items`, or when an item arrives `max_age_s` after the list's first one.
+
+    An exception from `source` comes after a last list of the items before it, so
+    they can still be written. Closing this generator closes `source`. Use it under
+    `contextlib.aclosing`.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump() -> None:
+        # A task of its own, so the source's items arrive while the consumer works.
+        try:
+            async with contextlib.aclosing(source):
+                async for item in source:
+                    queue.put_nowait(item)
+        except Exception as exc:  # noqa: BLE001 - handed on to the consumer, in order
+            queue.put_nowait(_Failure(exc))
+            return
+        queue.put_nowait(_END)
+
+    task = asyncio.ensure_future(pump())
+    batch: list[T] = []
+    started = 0.0
+    try:
+        while True:
+            if batch and queue.empty():
+                try:
+                    async with asyncio.timeout(quiet_s):
+                        item = await queue.get()
+                except TimeoutError:  # the source paused: the consumer's turn
+                    yield batch
+                    batch = []
+                    continue
+            else:
+                item = await queue.get()
+            if item is _END:
+                break
+            if isinstance(item, _Failure):
+                if batch:
+                    yield batch
+                    batch = []
+                raise item.error
+            if not batch:
+                started = loop.time()
+            batch.append(item)
+            if len(batch) >= max_items or loop.time() - started >= max_age_s:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
