@@ -1,4 +1,5 @@
-"""engine.batching.quiet_batches: batches cut at the source's pauses, by size and by age; errors and closing."""
+"""engine.batching: batches cut at the source's pauses (quiet_batches) or by size (size_batches), and by age;
+errors and closing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 
 import pytest
 
-from safeeval.engine.batching import quiet_batches
+from safeeval.engine.batching import quiet_batches, size_batches
 
 
 async def bursts(sizes: list[int], pause_s: float, log: list[str] | None = None):
@@ -79,3 +80,41 @@ def test_stopping_early_closes_the_source() -> None:
 
     assert asyncio.run(main()) == [0, 1]
     assert log == ["closed"]
+
+
+def test_size_batches_read_nothing_ahead_of_the_consumer() -> None:
+    pulled: list[int] = []
+
+    async def source():
+        for i in range(5):
+            pulled.append(i)
+            yield i
+
+    async def main() -> list[tuple[list[int], list[int]]]:
+        seen = []
+        async with contextlib.aclosing(size_batches(source(), 2, 10.0)) as batches:
+            async for batch in batches:
+                seen.append((batch, list(pulled)))  # what the source had produced when the batch came
+        return seen
+
+    assert asyncio.run(main()) == [([0, 1], [0, 1]), ([2, 3], [0, 1, 2, 3]), ([4], [0, 1, 2, 3, 4])]
+
+
+def test_size_batches_cut_by_age_and_hand_on_items_before_an_error() -> None:
+    async def slow_then_failing():
+        yield 0
+        await asyncio.sleep(0.05)
+        yield 1  # arrives after max_age_s: the batch [0, 1] goes out now
+        yield 2
+        raise RuntimeError("endpoint gone")
+
+    seen: list[list[int]] = []
+
+    async def main() -> None:
+        async with contextlib.aclosing(size_batches(slow_then_failing(), 100, 0.02)) as batches:
+            async for batch in batches:
+                seen.append(batch)
+
+    with pytest.raises(RuntimeError, match="endpoint gone"):
+        asyncio.run(main())
+    assert seen == [[0, 1], [2]]

@@ -27,7 +27,7 @@ from typing import Any
 import safeeval
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
-from safeeval.engine.batching import quiet_batches
+from safeeval.engine.batching import quiet_batches, size_batches
 from safeeval.engine.cache import Cache, cached_stream, judge_cache_id, verdict_key
 from safeeval.engine.distributed import place
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
@@ -39,9 +39,10 @@ from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunMan
 from safeeval.summary import summarize, warm_up
 from safeeval.tasks.loader import Task
 
-JUDGE_BATCH = 256  # most answers judged and written at once
+REMOTE_BATCH = 256  # most answers from an endpoint judged and written at once
+LOCAL_BATCH = 16  # the same for a model on this machine (see engine.batching)
 FLUSH_S = 1.0  # longest a finished answer waits in memory before its record is written
-QUIET_S = 0.003  # a pause in the answers this long starts judging what has arrived
+QUIET_S = 0.003  # a pause this long in an endpoint's answers starts judging what has arrived
 OPTIONS = "options.json"
 # progress(done, total, work) is called after each batch of records; the CLI draws a bar with it.
 # `work` is the estimated fraction of the run's compute done (see work_estimate), so the ETA holds
@@ -205,10 +206,15 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
     by_key = {it.prompt.key: it for it in pending}
     written: list[SampleRecord] = []
     stream = cached_stream(model, [it.prompt for it in pending], cache)
-    # Judged and written when the answers pause (see engine.batching), and at least every
-    # FLUSH_S, so a slow endpoint still lands records on disk. Closing the batches closes
-    # the stream: if writing fails, the model's requests in flight are stopped now.
-    async with contextlib.aclosing(quiet_batches(stream, QUIET_S, JUDGE_BATCH, FLUSH_S)) as batches:
+    # An endpoint's answers are judged at the pauses between its bursts, a local model's after
+    # each LOCAL_BATCH (engine.batching); both at least every FLUSH_S, so a slow model still
+    # lands records on disk. Closing the batches closes the stream: if writing fails, the
+    # model's requests in flight are stopped now.
+    if getattr(model, "remote", False):
+        batching = quiet_batches(stream, QUIET_S, REMOTE_BATCH, FLUSH_S)
+    else:
+        batching = size_batches(stream, LOCAL_BATCH, FLUSH_S)
+    async with contextlib.aclosing(batching) as batches:
         async for pairs in batches:
             batch = [(by_key[prompt.key], response) for prompt, response in pairs]
             written.extend(await judge_and_write(batch, judges, options, store, model.model_id, cache))

@@ -21,6 +21,9 @@ class ModelAdapter:
 
     prefix: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # True when the answers are computed elsewhere (an endpoint), so judging may go on
+    # while requests are in flight; False when they are computed on this machine's cores.
+    remote: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -155,6 +155,7 @@ class OpenAIAdapter(ModelAdapter):
     prefix = "openai"
     description = "Any OpenAI-compatible chat endpoint; --base-url or OPENAI_BASE_URL, key from OPENAI_API_KEY."
     cacheable = True
+    remote = True
 
     def __init__(self, target: str = "", base_url: str | None = None, concurrency: int = 32,
                  timeout: float = 60.0, max_retries: int = 4, **options: Any):
