@@ -37,6 +37,26 @@ class _Failure:
 _END = object()
 
 
+class _Pending:
+    """Items not yet handed on, and when the first of them came."""
+
+    def __init__(self, max_items: int, max_age_s: float):
+        self.items: list = []
+        self.max_items, self.max_age_s = max_items, max_age_s
+        self.started = 0.0
+
+    def add(self, item: object, now: float) -> bool:
+        """Keep `item`; True when the batch is due: full, or its first item `max_age_s` old."""
+        if not self.items:
+            self.started = now
+        self.items.append(item)
+        return len(self.items) >= self.max_items or now - self.started >= self.max_age_s
+
+    def take(self) -> list:
+        batch, self.items = self.items, []
+        return batch
+
+
 async def quiet_batches(source: AsyncIterator[T], quiet_s: float, max_items: int,
                         max_age_s: float) -> AsyncIterator[list[T]]:
     """Yield `source`'s items in lists: when it has sent nothing for `quiet_s`, when a list
@@ -61,35 +81,28 @@ async def quiet_batches(source: AsyncIterator[T], quiet_s: float, max_items: int
         queue.put_nowait(_END)
 
     task = asyncio.ensure_future(pump())
-    batch: list[T] = []
-    started = 0.0
+    pending = _Pending(max_items, max_age_s)
     try:
         while True:
-            if batch and queue.empty():
+            if pending.items and queue.empty():
                 try:
                     async with asyncio.timeout(quiet_s):
                         item = await queue.get()
                 except TimeoutError:  # the source paused: the consumer's turn
-                    yield batch
-                    batch = []
+                    yield pending.take()
                     continue
             else:
                 item = await queue.get()
             if item is _END:
                 break
             if isinstance(item, _Failure):
-                if batch:
-                    yield batch
-                    batch = []
+                if pending.items:
+                    yield pending.take()
                 raise item.error
-            if not batch:
-                started = loop.time()
-            batch.append(item)
-            if len(batch) >= max_items or loop.time() - started >= max_age_s:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+            if pending.add(item, loop.time()):
+                yield pending.take()
+        if pending.items:
+            yield pending.take()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -103,20 +116,15 @@ async def size_batches(source: AsyncIterator[T], max_items: int, max_age_s: floa
     Closing this generator closes `source`.
     """
     loop = asyncio.get_running_loop()
-    batch: list[T] = []
-    started = 0.0
+    pending = _Pending(max_items, max_age_s)
     async with contextlib.aclosing(source):
         try:
             async for item in source:
-                if not batch:
-                    started = loop.time()
-                batch.append(item)
-                if len(batch) >= max_items or loop.time() - started >= max_age_s:
-                    yield batch
-                    batch = []
+                if pending.add(item, loop.time()):
+                    yield pending.take()
         except Exception:
-            if batch:
-                yield batch
+            if pending.items:
+                yield pending.take()
             raise
-        if batch:
-            yield batch
+        if pending.items:
+            yield pending.take()
