@@ -63,6 +63,18 @@ def test_progress_lines_eta_extrapolates_work_not_samples(monkeypatch, capsys) -
     assert "eta 300 s" in capsys.readouterr().err
 
 
+def test_progress_lines_give_no_eta_before_two_percent_of_the_work(monkeypatch, capsys) -> None:
+    clock = iter([0.0, 0.0, 46.0, 84.0])
+    monkeypatch.setattr("safeeval.cli.run_cmd.time.monotonic", lambda: next(clock))
+    lines = ProgressLines(every_s=0.0)
+    lines.begin(0, 0.0)
+    lines.update(16, 2412, work=0.006)  # a local model's first 16 records
+    lines.update(272, 2412, work=0.11)
+    first, second = capsys.readouterr().err.splitlines()
+    assert first.endswith("eta unknown")
+    assert second.endswith("eta 680 s")  # 0.89 / (0.11 / 84 s)
+
+
 def test_terminal_bar_draws_work_and_sample_counts() -> None:
     import io
 

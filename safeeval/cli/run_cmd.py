@@ -66,6 +66,7 @@ def build_options(ctx: typer.Context, given: dict[str, Any], resume: Path | None
 
 
 WORK_STEPS = 1000
+MIN_WORK_FOR_ETA = 0.02  # share of the session's work done before the progress lines give an eta
 
 
 class ProgressLines:
@@ -96,7 +97,10 @@ class ProgressLines:
         self.last_t, self.last_done = now, done
         elapsed = now - self.start
         rate = (work - self.first_work) / elapsed if elapsed > 0 else 0.0
-        eta = f"{(1.0 - work) / rate:.0f} s" if rate > 0 else "unknown"
+        # Before MIN_WORK_FOR_ETA of the work, the rate rests on one batch or a few answers:
+        # a local model's first 16 records once gave "eta 7540 s" for a 10-minute run.
+        known = rate > 0 and (work - self.first_work >= MIN_WORK_FOR_ETA or work >= 1.0)
+        eta = f"{(1.0 - work) / rate:.0f} s" if known else "unknown"
         pct = 100.0 * done / total if total else 100.0
         sys.stderr.write(f"progress: {done}/{total} samples ({pct:.0f}%), {elapsed:.0f} s elapsed, eta {eta}\n")
         sys.stderr.flush()
