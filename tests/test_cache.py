@@ -46,7 +46,9 @@ def test_round_trip_marks_hits_cached_and_never_stores_errors(tmp_path):
     with Cache() as cache:
         assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         ok, bad = prompt("ok", key="t/ok/none"), prompt("bad", key="t/bad/none")
+        assert not cache.has_responses("m")
         cache.put_responses("m", [(ok, Response(text="fine", output_tokens=3)), (bad, Response(error="HTTP 500"))])
+        assert cache.has_responses("m") and not cache.has_responses("m2")
         hits = cache.get_responses("m", [ok, bad])
         assert set(hits) == {"t/ok/none"} and hits["t/ok/none"].cached and hits["t/ok/none"].text == "fine"
         cache.put_verdicts([("k1", Verdict(judge="j", label="refusal", violation=False)),

@@ -104,6 +104,7 @@ class Cache:
                             "created REAL, body TEXT)")
             self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT, "
                             "created REAL, body TEXT)")
+            self.db.execute("CREATE INDEX IF NOT EXISTS responses_by_model ON responses (model)")
         except (OSError, sqlite3.Error) as exc:
             raise SafeevalError(f"{self.path}: cannot open the response cache ({exc}); "
                                 f"set SAFEEVAL_CACHE_DIR or pass --no-cache") from None
@@ -141,6 +142,11 @@ class Cache:
             pass
 
     # -- responses
+    def has_responses(self, model_id: str) -> bool:
+        """Whether any answer of this model is cached (an index lookup)."""
+        found = self.db.execute("SELECT 1 FROM responses WHERE model = ? LIMIT 1", (model_id,)).fetchone()
+        return found is not None
+
     def get_responses(self, model_id: str, prompts: list[Prompt],
                       keys: dict[str, str] | None = None) -> dict[str, Response]:
         """Cached responses by prompt key, marked `cached`.
@@ -217,8 +223,13 @@ async def cached_stream(model: Any, prompts: list[Prompt], cache: Cache | None
         async for pair in model.stream(prompts):
             yield pair
         return
-    keys = {p.key: response_key(model_id, p) for p in prompts}  # hashed once, for the lookup and the store
-    hits = cache.get_responses(model_id, prompts, keys)
+    keys: dict[str, str] = {}  # prompt key -> response key, hashed once for the lookup and the store
+    hits: dict[str, Response] = {}
+    # A model with nothing cached (its first run) skips hashing every prompt before the first
+    # request; each answer's key is then hashed as it is stored, while the model works.
+    if cache.has_responses(model_id):
+        keys = {p.key: response_key(model_id, p) for p in prompts}
+        hits = cache.get_responses(model_id, prompts, keys)
     for prompt in prompts:
         if prompt.key in hits:
             yield prompt, hits[prompt.key]

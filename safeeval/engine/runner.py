@@ -245,6 +245,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
     manifest = build_manifest(run_id, model, tasks, attacks, judges, options)
     await model.start()  # fail on a missing model before anything is written
     cache = None if options.no_cache else Cache()
+    closing: asyncio.Future | None = None
     new_records = 0
     try:
         with RunStore(run_dir) as store:
@@ -285,6 +286,8 @@ async def execute(options: RunOptions, progress: Progress | None = None,
                 await model.aclose()
                 for judge in judges.values():
                     await judge.aclose()
+            if cache is not None:  # done with: its close (a journal checkpoint) runs beside the summary
+                closing = asyncio.ensure_future(asyncio.to_thread(cache.close))
             # What samples.jsonl now holds, without reading it back: the run folder is locked,
             # so its lines are the records read at the start followed by those just appended.
             records = latest_per_key([*existing, *written])
@@ -294,7 +297,9 @@ async def execute(options: RunOptions, progress: Progress | None = None,
                                           "judges": [j.model_dump() for j in manifest.judges]})
             store.write_summary(summary)
     finally:
-        if cache is not None:
+        if closing is not None:
+            await closing
+        elif cache is not None:
             cache.close()
     return RunResult(run_dir=run_dir, summary=summary, new_records=new_records)
 
