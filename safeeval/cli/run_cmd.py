@@ -163,7 +163,7 @@ def run(
         state["run_dir"] = run_dir
         if not as_json:
             err.print(f"run folder: {run_dir}  ({pending} of {total} samples to do)")
-        if bar:
+        if bar is not None:
             state["task"] = bar.add_task("evaluating", total=WORK_STEPS, samples=f"{total - pending}/{total}")
         state["started"] = False
 
@@ -172,14 +172,14 @@ def run(
             state["started"] = True
             if lines:
                 lines.begin(done, work)
-        if bar:
+        if bar is not None:
             bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
         if lines:
             lines.update(done, total, work)
 
     start = time.perf_counter()
     try:
-        with bar or contextlib.nullcontext():
+        with bar if bar is not None else contextlib.nullcontext():
             result = run_suite(options, progress=progress, on_start=on_start)
     except KeyboardInterrupt:
         where = state.get("run_dir")

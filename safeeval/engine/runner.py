@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import safeeval
-from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
-from safeeval.engine.shard import select_shard
 from safeeval.engine.batching import quiet_batches, size_batches
 from safeeval.engine.cache import Cache, cached_stream, judge_cache_id, verdict_key
 from safeeval.engine.distributed import place
+from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
+from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
 from safeeval.judges import Judge, JudgeInput, load_judge
