@@ -19,6 +19,7 @@ from pathlib import Path
 
 from safeeval.engine.cache import CONVERTED_DIR, cache_dir
 from safeeval.errors import SafeevalError
+from safeeval.models.gguf_once import gguf_parsed_once
 
 DONE = ".safeeval-converted"  # written last: a folder without it is half-made
 
@@ -90,9 +91,10 @@ def _write_folder(gguf: Path, out: Path, dtype: str) -> None:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                     local_files_only=True, dtype=getattr(torch, dtype))
+        with gguf_parsed_once():
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                         local_files_only=True, dtype=getattr(torch, dtype))
     except (OSError, ValueError, KeyError) as exc:
         raise SafeevalError(f"{gguf}: cannot convert GGUF: {str(exc).splitlines()[0]}") from None
     if not tokenizer.chat_template:

@@ -22,6 +22,7 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.models.base import ModelAdapter
+from safeeval.models.gguf_once import gguf_parsed_once
 from safeeval.models.toolcalls import parse_tool_calls, to_chat_dicts, with_tools_in_system
 from safeeval.schema import GenerateConfig, Prompt, Response
 
@@ -178,9 +179,10 @@ class HFAdapter(ModelAdapter):
         if converted is not None and (converted / "config.json").exists():
             source, extra = str(converted), {}  # de-quantised earlier: seconds instead of half a minute
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
-            model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
-                                                         dtype=torch.float32, **extra)
+            with gguf_parsed_once():
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
+                model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
+                                                             dtype=torch.float32, **extra)
         except OSError as exc:
             if not Path(source).exists():
                 raise offline_error(self.target) from None
