@@ -7,16 +7,9 @@ import platform
 import pytest
 
 from safeeval.models import greedy
-from safeeval.models.greedy import Row, greedy_generate, prefill_chunks, shared_prefix, supports
+from safeeval.models.greedy import Row, greedy_generate, prefill_chunks, supports
 from safeeval.models.hf import EmbeddedAdapter, HFAdapter, reuse_freed_memory
 from safeeval.schema import GenerateConfig, Message, Prompt
-
-
-def test_shared_prefix() -> None:
-    assert shared_prefix([1, 2, 3], [1, 2, 4]) == 2
-    assert shared_prefix([1, 2], [1, 2, 3]) == 2
-    assert shared_prefix([], [1]) == 0
-    assert shared_prefix([5], [6]) == 0
 
 
 def test_prefill_chunks_pad_each_chunk_to_its_own_longest_row() -> None:

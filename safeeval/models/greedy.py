@@ -2,11 +2,12 @@
 
 Two things make a safety suite slow on two cores, and `generate` does neither well:
 
-1. **Prompts share their beginning.** Every prompt starts with the chat
-   template's system prompt, and a task's prompts often share a tool list or an
-   instruction. Here a batch's shared beginning is computed once, and only the
-   rest of each prompt is computed per row, in chunks of rows of like length,
-   each left-padded only to its own longest row.
+1. **Prompts share stretches of tokens.** Every prompt starts with the chat
+   template's system prompt, and a task's prompts often share a tool list, a
+   context or a document. Here each stretch that several prompts of a batch
+   share is computed once (`prefix_tree.plan_pieces`), and only the rest of
+   each prompt per row, in chunks of like length, each left-padded only to
+   its own longest piece.
 2. **Finished rows are dead weight.** `generate` steps every row until the
    last one finishes. Here finished rows leave the batch, and the key/value
    cache is allocated once instead of being copied on every step.
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from safeeval.models.prefix_tree import Piece, plan_pieces
 
 PREFILL_CHUNK_TOKENS = 1024  # tokens per prefill pass: see _prefill
 
@@ -45,14 +48,6 @@ def supports(config: Any) -> bool:
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     layer_types = getattr(text, "layer_types", None) or ["full_attention"]
     return set(layer_types) <= {"full_attention", "sliding_attention"}
-
-
-def shared_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def _buffer_cache(keys: list[Any], values: list[Any], length: int) -> Any:
@@ -86,66 +81,80 @@ def _buffer_cache(keys: list[Any], values: list[Any], length: int) -> Any:
 
 
 def _prefill(model: Any, rows: list[Row], eos: set[int]) -> tuple[Any, Any, int]:
-    """Run every prompt through the model: the batch's shared prefix once, then the rest per row.
+    """Run every prompt through the model, each stretch that several prompts share only once.
 
-    Returns the batch's cache (rows in order, each prompt right-aligned to end
-    at column `longest`), its attention mask, and `longest`.
+    Returns the batch's cache, its attention mask, and `longest`. In the cache
+    each row holds the tokens it shares with others from column 0 on, and its
+    own remainder right-aligned to end at column `longest`; the mask hides the
+    gap between them, and the answer is written from `longest` on.
     """
     import torch
 
-    device = model.device
-    prefix = min(min(shared_prefix(rows[0].prompt, r.prompt) for r in rows),
-                 min(len(r.prompt) for r in rows) - 1)  # each row keeps a token: its logits start the answer
-    suffix = max(len(r.prompt) for r in rows) - prefix
-    longest = prefix + suffix
-    width = longest + max(r.max_new for r in rows)
     config = model.config.get_text_config()
     heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     dtype = next(model.parameters()).dtype
-    shape = (len(rows), heads, width, head_dim)
-    layers = config.num_hidden_layers
-    keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
-    values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
-    if prefix:
-        shared = _buffer_cache([k[:1] for k in keys], [v[:1] for v in values], 0)
-        model(input_ids=torch.tensor([rows[0].prompt[:prefix]], device=device), past_key_values=shared,
-              use_cache=True, logits_to_keep=1)
-        for k, v in zip(keys, values):  # the first row holds it; copy to the others
-            k[1:, :, :prefix] = k[:1, :, :prefix]
-            v[1:, :, :prefix] = v[:1, :, :prefix]
-    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
-    mask[:, :prefix] = 1
-    # The rest goes through in chunks of rows, each padded only to its own longest
-    # row: a chunk's activations stay in the CPU cache, and short rows no longer pay
-    # for the batch's longest (benchmarks/README.md). A chunk works in a cache of its
-    # own, prefix + its width, then moves its keys and values to the batch's cache,
-    # where every prompt ends at column `longest`.
-    for a, b in prefill_chunks([len(r.prompt) - prefix for r in rows]):
-        rests = [r.prompt[prefix:] for r in rows[a:b]]
-        w = max(len(rest) for rest in rests)
-        # Padding slots hold any real token id: the mask hides them from every other position.
-        ids = torch.full((b - a, w), rows[0].prompt[0], dtype=torch.long, device=device)
-        positions = torch.full((b - a, w), prefix, dtype=torch.long, device=device)
-        chunk_mask = torch.zeros((b - a, prefix + w), dtype=torch.long, device=device)
-        chunk_mask[:, :prefix] = 1
-        for i, rest in enumerate(rests):
-            ids[i, w - len(rest):] = torch.tensor(rest, device=device)
-            positions[i, w - len(rest):] = torch.arange(prefix, prefix + len(rest), device=device)
-            chunk_mask[i, prefix + w - len(rest):] = 1
-            mask[a + i, longest - len(rest):longest] = 1
-        ck = [k[a:a + 1, :, :prefix + w].repeat(b - a, 1, 1, 1) for k in keys]  # row a holds the prefix
-        cv = [v[a:a + 1, :, :prefix + w].repeat(b - a, 1, 1, 1) for v in values]
-        out = model(input_ids=ids, attention_mask=chunk_mask, position_ids=positions,
-                    past_key_values=_buffer_cache(ck, cv, prefix), use_cache=True, logits_to_keep=1)
-        for k, v, kc, vc in zip(keys, values, ck, cv):
-            k[a:b, :, longest - w:longest] = kc[:, :, prefix:]
-            v[a:b, :, longest - w:longest] = vc[:, :, prefix:]
-        for row, token in zip(rows[a:b], out.logits[:, -1].argmax(-1).tolist()):
-            row.out.append(token)
-            row.stopped = token in eos
-    cache = _buffer_cache(keys, values, longest)
-    return cache, mask, longest
+    longest = max(len(r.prompt) for r in rows)
+    width = longest + max(r.max_new for r in rows)
+    # One tensor per kind for all layers: a row's piece moves in one copy, not one per layer.
+    shape = (config.num_hidden_layers, len(rows), heads, width, head_dim)
+    keys = torch.zeros(shape, dtype=dtype, device=model.device)
+    values = torch.zeros(shape, dtype=dtype, device=model.device)
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=model.device)
+    for wave in plan_pieces([r.prompt for r in rows]):
+        # Pieces go through in chunks of like length, each padded only to its own
+        # longest piece: a chunk's activations stay in the CPU cache, and short
+        # pieces do not pay for long ones (benchmarks/README.md).
+        wave.sort(key=lambda p: p.start - p.end)
+        for a, b in prefill_chunks([p.end - p.start for p in wave]):
+            _prefill_chunk(model, rows, wave[a:b], (keys, values, mask), longest, eos)
+    return _buffer_cache(list(keys), list(values), longest), mask, longest
+
+
+def _prefill_chunk(model: Any, rows: list[Row], chunk: list[Piece], batch: tuple[Any, Any, Any],
+                   longest: int, eos: set[int]) -> None:
+    """Compute one chunk of pieces on top of their contexts, and put their keys and values in the batch's cache."""
+    import torch
+
+    keys, values, mask = batch
+    device = model.device
+    context = max(p.start for p in chunk)
+    w = max(p.end - p.start for p in chunk)
+    # The chunk's own cache: each piece's context right-aligned in the first `context`
+    # columns, then the piece itself right-aligned in the next `w`. Keys carry their
+    # rotary positions already, so where a context sits makes no difference.
+    shape = (keys.shape[0], len(chunk), keys.shape[2], context + w, keys.shape[4])
+    chunk_keys = torch.zeros(shape, dtype=keys.dtype, device=device)
+    chunk_values = torch.zeros(shape, dtype=values.dtype, device=device)
+    # Padding slots hold any real token id: the mask hides them from every other position.
+    ids = torch.full((len(chunk), w), rows[0].prompt[0], dtype=torch.long, device=device)
+    positions = torch.zeros((len(chunk), w), dtype=torch.long, device=device)
+    chunk_mask = torch.zeros((len(chunk), context + w), dtype=torch.long, device=device)
+    for i, piece in enumerate(chunk):
+        n, first = piece.end - piece.start, piece.rows[0]  # every row of a piece holds its context
+        ids[i, w - n:] = torch.tensor(rows[first].prompt[piece.start:piece.end], device=device)
+        positions[i, w - n:] = torch.arange(piece.start, piece.end, device=device)
+        chunk_mask[i, context - piece.start:context] = 1
+        chunk_mask[i, context + w - n:] = 1
+        chunk_keys[:, i, :, context - piece.start:context] = keys[:, first, :, :piece.start]
+        chunk_values[:, i, :, context - piece.start:context] = values[:, first, :, :piece.start]
+    out = model(input_ids=ids, attention_mask=chunk_mask, position_ids=positions, use_cache=True,
+                past_key_values=_buffer_cache(list(chunk_keys), list(chunk_values), context), logits_to_keep=1)
+    tokens = out.logits[:, -1].argmax(-1).tolist()
+    for i, piece in enumerate(chunk):
+        n = piece.end - piece.start
+        new_keys, new_values = chunk_keys[:, i, :, context + w - n:], chunk_values[:, i, :, context + w - n:]
+        if piece.last:  # a row's own remainder: right-aligned, and its logits give the first answer token
+            row = piece.rows[0]
+            keys[:, row, :, longest - n:longest], values[:, row, :, longest - n:longest] = new_keys, new_values
+            mask[row, :piece.start] = 1
+            mask[row, longest - n:longest] = 1
+            rows[row].out.append(tokens[i])
+            rows[row].stopped = tokens[i] in eos
+        else:  # shared: the same columns of every row it begins
+            where = torch.tensor(piece.rows, device=device)
+            keys[:, where, :, piece.start:piece.end] = new_keys.unsqueeze(1)
+            values[:, where, :, piece.start:piece.end] = new_values.unsqueeze(1)
 
 
 def prefill_chunks(lengths: list[int], budget: int | None = None) -> list[tuple[int, int]]:
