@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 # The patch swaps process-wide attributes, so two loads at once must not interleave.
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: a nested block restores what the outer one set
 
 
 @contextmanager
