@@ -4,8 +4,9 @@ For architectures its newer reader does not cover (llama among them, so the
 embedded SmolLM2), transformers' legacy GGUF path parses the whole file for the
 tokenizer's config, again for the model's config and a third time for the
 weights, and rebuilds gguf's tensor-name table for every one of the model's
-~400 submodules. On the embedded model that is ~15 of the ~22 s a first load
-takes; dequantising the weights is ~2 s (benchmarks/README.md).
+~400 submodules. Memoising them took a first load of the embedded model
+(tokenizer, model and its kept float32 copy) from 22.6 s to 10.8 s
+(benchmarks/README.md).
 
 `gguf_parsed_once()` memoises those three steps for the length of one load.
 It replaces module attributes that transformers looks up at call time (it
