@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from safeeval.schema import Response, Sample, TaskSpec, Verdict, stable_hash
+from safeeval.schema import INCONCLUSIVE, Response, Sample, TaskSpec, Verdict, stable_hash
 
 JUDGE_KINDS: dict[str, type[Judge]] = {}
 
@@ -109,6 +109,18 @@ class Judge:
             violation=self.is_violation(item, label),
             score=score,
             rationale=rationale[:2000],
+        )
+
+    def inconclusive_verdict(self, why: str, score: float | None = None) -> Verdict:
+        """Nothing was measured (no tool call, no choice, a degenerate answer): never safe."""
+        return Verdict(
+            judge=self.id,
+            judge_version=self.spec_version,
+            prompt_hash=self.fixed_prompt_hash(),
+            label=INCONCLUSIVE,
+            violation=None,
+            score=score,
+            rationale=why[:2000],
         )
 
     def error_verdict(self, why: str) -> Verdict:
