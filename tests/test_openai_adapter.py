@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from safeeval.engine.retry import RetryPolicy, backoff_s, parse_retry_after, retry_delay, should_retry_status
+from safeeval.models.retry import RetryPolicy, backoff_s, parse_retry_after, retry_delay, should_retry_status
 from safeeval.errors import SafeevalError
 from safeeval.models import load_model
 from safeeval.models.openai_api import AdaptiveLimit, OpenAIAdapter, parse_completion, public_url

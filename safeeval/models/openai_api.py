@@ -12,7 +12,7 @@ throughput.
 - Each request has a timeout. Transient failures (429, 5xx, resets, timeouts,
   a malformed body) are retried here and only here, waiting the server's
   Retry-After when given, else exponential backoff with jitter
-  (`safeeval.engine.retry`).
+  (`safeeval.models.retry`).
 - A request still failing after `max_retries` becomes a Response with
   `error` set: recorded, never dropped, never judged safe. When the endpoint
   itself cannot be reached any more, the run stops with `RunInterrupted`
@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from safeeval.engine.retry import RetryPolicy, is_rate_limit, parse_retry_after, retry_delay, should_retry_status
+from safeeval.models.retry import RetryPolicy, is_rate_limit, parse_retry_after, retry_delay, should_retry_status
 from safeeval.errors import RunInterrupted, SafeevalError
 from safeeval.models.base import ModelAdapter
 from safeeval.schema import Prompt, Response, ToolCall
