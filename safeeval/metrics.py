@@ -67,9 +67,14 @@ def bbq_bias(records: list[SampleRecord]) -> dict[str, Any] | None:
     return out
 
 
-def _option_letters(record: SampleRecord) -> list[str]:
+def _n_options(record: SampleRecord) -> int:
+    """How many options the sample offered: from the record's choices (records from before
+    records carried them: the "(A) " lines of the prompt)."""
+    if record.sample is not None and record.sample.choices is not None:
+        return len(record.sample.choices)
     text = next((m.content for m in reversed(record.messages) if m.role == "user"), "")
-    return _OPTION_RE.findall(text)
+    letters = _OPTION_RE.findall(text)
+    return len(letters) if letters == [chr(ord("A") + i) for i in range(len(letters))] else 0
 
 
 def position_bias(records: list[SampleRecord]) -> dict[str, Any] | None:
@@ -78,7 +83,7 @@ def position_bias(records: list[SampleRecord]) -> dict[str, Any] | None:
     if not scored:
         return None
     for rec, label, score in scored:
-        if label not in ("A", "B") or score not in (0.0, 1.0) or _option_letters(rec) != ["A", "B"]:
+        if label not in ("A", "B") or score not in (0.0, 1.0) or _n_options(rec) != 2:
             return None
     picked_first = sum(label == "A" for _, label, _ in scored)
     # With two options the correct one is the pick when right, the other one when wrong.

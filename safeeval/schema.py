@@ -179,6 +179,39 @@ class Verdict(Strict):
 # ---------------------------------------------------------------- records
 
 
+class RecordSample(Strict):
+    """What judges read of a sample and its task, carried by each record.
+
+    With it a record is enough to judge again (`rejudge`), to compute per-task
+    metrics and to export: nothing downstream goes back to the task files.
+    The messages are the record's own (what was sent, attacks applied).
+    """
+
+    objective: str = ""
+    choices: list[str] | None = None
+    answer: str | None = None
+    violation_answers: list[str] | None = None
+    canary: str | None = None
+    forbidden: list[dict[str, Any]] | None = None
+    tools: list[ToolSpec] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+    # The task settings judges read.
+    kind: str = "generation"
+    violation_labels: list[str] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, task: TaskSpec, sample: Sample) -> RecordSample:
+        """The record's copy; the objective defaults to the sample's own last user message,
+        so judges see the plain request even when an attack rewrote the messages sent."""
+        objective = sample.objective or next((m.content for m in reversed(sample.messages) if m.role == "user"), "")
+        # Made from validated parts: no second validation (this runs once per record).
+        return cls.model_construct(objective=objective, choices=sample.choices, answer=sample.answer,
+                                   violation_answers=sample.violation_answers, canary=sample.canary,
+                                   forbidden=sample.forbidden, tools=sample.tools, data=sample.data,
+                                   kind=task.kind, violation_labels=task.violation_labels, options=task.options)
+
+
 class SampleRecord(Strict):
     """The only row type: one sample under one attack, from prompt to verdicts."""
 
@@ -197,6 +230,31 @@ class SampleRecord(Strict):
     model: str
     sample_hash: str              # hash of the messages and tools sent
     created: str = Field(default_factory=utcnow)
+    sample: RecordSample | None = None  # what the judges read; None in records from before 0.x
+
+    def judge_task(self) -> TaskSpec:
+        """The task as its judges saw it, rebuilt from the record alone."""
+        s = self.sample or RecordSample()
+        return TaskSpec.model_construct(name=self.task, version=self.task_version, category=self.category,
+                                        subcategory=self.subcategory, measure=self.measure, kind=s.kind,
+                                        violation_labels=s.violation_labels, options=s.options)
+
+    def judge_sample(self) -> Sample:
+        """The sample as its judges saw it: the messages sent, and what `sample` carries.
+
+        A record without `sample` (written before records carried it) gives the
+        last user message as the objective, and nothing else.
+        """
+        if self.sample is None:
+            user = next((m.content for m in reversed(self.messages) if m.role == "user"), "")
+            return Sample(id=self.sample_id, task=self.task, subcategory=self.subcategory,
+                          messages=self.messages, objective=user)
+        s = self.sample
+        # Built from validated parts: no second validation (this runs once per judged record).
+        return Sample.model_construct(id=self.sample_id, task=self.task, subcategory=self.subcategory,
+                                      messages=self.messages, tools=s.tools, choices=s.choices, answer=s.answer,
+                                      violation_answers=s.violation_answers, canary=s.canary,
+                                      forbidden=s.forbidden, objective=s.objective, data=s.data)
 
     @property
     def outcome(self) -> Outcome:

@@ -14,16 +14,19 @@ $XDG_CACHE_HOME/safeeval, else ~/.cache/safeeval.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 from safeeval.errors import SafeevalError
-from safeeval.schema import Prompt, Response, Verdict, stable_hash
+from safeeval.schema import Prompt, Response, SampleRecord, Verdict, stable_hash
 
 DB_NAME = "cache.sqlite3"
 # De-quantised GGUF weights live in this sub-folder (models.hf.save_converted for
@@ -61,12 +64,13 @@ def response_key(model_id: str, prompt: Prompt) -> str:
                         "tools": [t.model_dump(mode="json") for t in prompt.tools]})
 
 
-def verdict_key(judge_id: str, judge_version: str, prompt_hash: str, task: Any, sample: Any,
-                response: Response) -> str:
-    """Key of one verdict: the judge's identity and everything it reads."""
-    return stable_hash({"judge": judge_id, "version": judge_version, "prompt_hash": prompt_hash,
-                        "task": _task_hash(task), "sample": sample.model_dump(mode="json"),
-                        "response": {"text": response.text, "tool_calls": [c.model_dump() for c in response.tool_calls]}})
+def verdict_key(ident: str, record: SampleRecord) -> str:
+    """Key of one verdict: the judge's identity (`judge_cache_id`) and everything it reads of the record."""
+    return stable_hash({"judge": ident, "task": [record.task, record.measure],
+                        "sample": record.sample.model_dump(mode="json") if record.sample else None,
+                        "messages": [m.model_dump(mode="json") for m in record.messages],
+                        "response": {"text": record.response.text,
+                                     "tool_calls": [c.model_dump() for c in record.response.tool_calls]}})
 
 
 def judge_cache_id(judge: Any) -> str:
@@ -76,16 +80,55 @@ def judge_cache_id(judge: Any) -> str:
     return f"{judge.id}|{type(judge).__module__}.{type(judge).__qualname__}|{stable_hash(options)[:16]}"
 
 
-_TASK_HASHES: dict[int, tuple[Any, str]] = {}
+@functools.lru_cache(maxsize=None)
+def code_version(cls: type) -> str:
+    """A hash of the source files that define a judge class and its bases, so a judge whose code
+    changed never reuses its old verdicts, whether or not it overrides `prompt_hash()`."""
+    digest = hashlib.sha256()
+    for klass in cls.__mro__:
+        module = sys.modules.get(klass.__module__)
+        path = getattr(module, "__file__", None)
+        if klass is object or not path:
+            continue
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(klass.__qualname__.encode())
+    return digest.hexdigest()[:16]
 
 
-def _task_hash(task: Any) -> str:
-    """A task spec's hash, computed once per spec object (every sample of a task shares it)."""
-    hit = _TASK_HASHES.get(id(task))
-    if hit is None or hit[0] is not task:  # the id of a collected object can be reused
-        hit = (task, stable_hash(task))
-        _TASK_HASHES[id(task)] = hit
-    return hit[1]
+class CachedJudge:
+    """A judge behind the verdict cache, as `cached_stream` is a model behind the answer cache.
+
+    `score(records)` returns one verdict per record: cached ones reused, the
+    rest scored by the judge from what the record carries and stored. A
+    verdict's key covers the judge's id, class, options, version, prompt hash
+    and code, and everything the judge reads of the record. `error` verdicts
+    and failed generations are never cached.
+    """
+
+    def __init__(self, judge: Any, cache: Cache | None):
+        self.judge = judge
+        self.cache = cache
+        self.ident = "|".join((judge_cache_id(judge), judge.spec_version, judge.fixed_prompt_hash(),
+                               code_version(type(judge))))
+
+    async def score(self, records: list[SampleRecord]) -> list[Verdict]:
+        from safeeval.judges import JudgeInput
+
+        verdicts: dict[int, Verdict] = {}
+        keys: dict[int, str] = {}
+        if self.cache is not None:
+            keys = {i: verdict_key(self.ident, r) for i, r in enumerate(records) if not r.response.error}
+            hits = self.cache.get_verdicts(list(keys.values()))
+            verdicts.update({i: hits[k] for i, k in keys.items() if k in hits})
+        todo = [i for i in range(len(records)) if i not in verdicts]
+        inputs = [JudgeInput(records[i].judge_task(), records[i].judge_sample(), records[i].response) for i in todo]
+        scored = await self.judge.score(inputs) if inputs else []
+        verdicts.update(zip(todo, scored))
+        if self.cache is not None:
+            self.cache.put_verdicts((keys[i], verdicts[i]) for i in todo if i in keys)
+        return [verdicts[i] for i in range(len(records))]
 
 
 class Cache:

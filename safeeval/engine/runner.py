@@ -26,16 +26,16 @@ from typing import Any
 
 import safeeval
 from safeeval.engine.batching import quiet_batches, size_batches
-from safeeval.engine.cache import Cache, cached_stream, judge_cache_id, verdict_key
+from safeeval.engine.cache import Cache, CachedJudge, cached_stream
 from safeeval.engine.distributed import place
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
-from safeeval.judges import Judge, JudgeInput, load_judge
+from safeeval.judges import Judge, load_judge
 from safeeval.models import ModelAdapter, load_model
-from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, Response, RunManifest, SampleRecord, TaskInfo,
-                             utcnow)
+from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
+                             TaskInfo, utcnow)
 from safeeval.summary import summarize, warm_up
 from safeeval.tasks.loader import Task
 
@@ -130,35 +130,32 @@ def make_record(item: WorkItem, response: Response, verdicts: list, model_id: st
         subcategory=item.sample.subcategory, measure=spec.measure, sample_id=item.sample.id,
         attack=item.attack, messages=item.prompt.messages, response=response, verdicts=verdicts,
         violation=verdicts[0].violation if verdicts else None, model=model_id,
-        sample_hash=item.sample_hash,
+        sample_hash=item.sample_hash, sample=RecordSample.of(spec, item.sample),
     )
 
 
-async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[str, Judge],
-                          options: RunOptions, store: RunStore, model_id: str,
-                          cache: Cache | None = None) -> list[SampleRecord]:
-    """Score a batch with each item's judge (cached verdicts reused), append the records and return them."""
+async def judge_records(records: list[SampleRecord], judges: dict[str, CachedJudge], override: str | None,
+                        judge_of: Callable[[SampleRecord], str]) -> list[SampleRecord]:
+    """The records, given their verdicts: each scored by its judge (`override`, else `judge_of(record)`)
+    from what the record carries, so a run and a rejudge of its records judge alike."""
     groups: dict[str, list[int]] = {}
-    for i, (item, _) in enumerate(batch):
-        groups.setdefault(options.judge or item.task.spec.judge, []).append(i)
+    for i, record in enumerate(records):
+        groups.setdefault(override or judge_of(record), []).append(i)
     verdicts: dict[int, Any] = {}
     for name, indexes in groups.items():
-        judge = judges[name]
-        keys: dict[int, str] = {}
-        if cache is not None:
-            ident = (judge_cache_id(judge), judge.spec_version, judge.fixed_prompt_hash())
-            keys = {i: verdict_key(*ident, batch[i][0].task.spec, batch[i][0].sample, batch[i][1])
-                    for i in indexes if not batch[i][1].error}
-            hits = cache.get_verdicts(list(keys.values()))
-            verdicts.update({i: hits[k] for i, k in keys.items() if k in hits})
-        todo = [i for i in indexes if i not in verdicts]
-        inputs = [JudgeInput(batch[i][0].task.spec, batch[i][0].sample, batch[i][1]) for i in todo]
-        scored = await judge.score(inputs) if inputs else []
-        for i, verdict in zip(todo, scored):
-            verdicts[i] = verdict
-        if cache is not None:
-            cache.put_verdicts((keys[i], verdicts[i]) for i in todo if i in keys)
-    records = [make_record(item, response, [verdicts[i]], model_id) for i, (item, response) in enumerate(batch)]
+        verdicts.update(zip(indexes, await judges[name].score([records[i] for i in indexes])))
+    for i, record in enumerate(records):  # records just made here: filled in place
+        record.verdicts = [verdicts[i]]
+        record.violation = verdicts[i].violation
+    return records
+
+
+async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[str, CachedJudge],
+                          options: RunOptions, store: RunStore, model_id: str) -> list[SampleRecord]:
+    """Score a batch with each item's judge (cached verdicts reused), append the records and return them."""
+    specs = {item.prompt.key: item.task.spec.judge for item, _ in batch}
+    records = [make_record(item, response, [], model_id) for item, response in batch]
+    records = await judge_records(records, judges, options.judge, lambda r: specs[r.key])
     # fsync on a worker thread: requests already in flight keep completing meanwhile.
     await asyncio.to_thread(store.append_many, records)
     return records
@@ -214,10 +211,11 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
         batching = quiet_batches(stream, QUIET_S, REMOTE_BATCH, FLUSH_S)
     else:
         batching = size_batches(stream, LOCAL_BATCH, FLUSH_S)
+    cached = {name: CachedJudge(judge, cache) for name, judge in judges.items()}
     async with contextlib.aclosing(batching) as batches:
         async for pairs in batches:
             batch = [(by_key[prompt.key], response) for prompt, response in pairs]
-            written.extend(await judge_and_write(batch, judges, options, store, model.model_id, cache))
+            written.extend(await judge_and_write(batch, cached, options, store, model.model_id))
             tick([item.prompt.key for item, _ in batch])
     return written
 
