@@ -70,10 +70,10 @@ class CalibrationCard(BaseModel):
 
 def user_cards_dir() -> Path:
     """Cards written by `safeeval judge eval` by default: $SAFEEVAL_CARDS_DIR or <cache>/cards."""
-    from safeeval.judging.features import cache_dir
+    from safeeval.storage import CARDS_DIR, cache_dir
 
     env = os.environ.get("SAFEEVAL_CARDS_DIR")
-    return Path(env) if env else cache_dir() / "cards"
+    return Path(env) if env else cache_dir() / CARDS_DIR
 
 
 def builtin_cards_dir() -> Path:
@@ -88,7 +88,7 @@ def card_dirs(extra: Iterable[Path] = ()) -> list[Path]:
 
 def write_card(card: CalibrationCard, folder: Path) -> Path:
     """Write `<folder>/<judge>.json`, replacing an older card of that judge."""
-    from safeeval.engine.store import write_json_atomic
+    from safeeval.storage import write_json_atomic
 
     folder = Path(folder).expanduser()
     try:

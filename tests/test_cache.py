@@ -189,3 +189,36 @@ def test_embedded_model_is_converted_once_and_reloads_identically():
     p = prompt("Who are you?")
     assert first._render(p) == second._render(p)
     assert Cache().info()["converted_models"] == {folder.name: sum(f.stat().st_size for f in folder.iterdir())}
+
+
+def test_one_cache_folder_holds_embeddings_models_and_cards(monkeypatch, tmp_path):
+    """Every on-disk cache follows SAFEEVAL_CACHE_DIR; `clear` removes embeddings and converted models."""
+    from safeeval.calibration import user_cards_dir
+    from safeeval.storage import cache_dir
+
+    monkeypatch.setenv("SAFEEVAL_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.delenv("SAFEEVAL_CARDS_DIR", raising=False)
+    monkeypatch.setenv("SAFEEVAL_CACHE", str(tmp_path / "undocumented"))  # no longer read
+    assert cache_dir() == tmp_path / "c" and user_cards_dir() == tmp_path / "c" / "cards"
+    (tmp_path / "c" / "embeddings").mkdir(parents=True)
+    (tmp_path / "c" / "embeddings" / "x.npy").write_bytes(b"0")
+    (tmp_path / "c" / "models" / "m").mkdir(parents=True)
+    (tmp_path / "c" / "cards").mkdir()
+    (tmp_path / "c" / "cards" / "j.json").write_text("{}")
+    with Cache() as cache:
+        info = cache.info()
+        assert (info["embeddings"], info["cards"], list(info["converted_models"])) == (1, 1, ["m"])
+        assert cache.clear() == 2
+    assert not (tmp_path / "c" / "embeddings").exists() and not (tmp_path / "c" / "models").exists()
+    assert (tmp_path / "c" / "cards" / "j.json").exists()
+
+
+def test_jsonl_appender_cuts_a_torn_line_and_writes_whole_lines(tmp_path):
+    from safeeval.storage import JsonlAppender, append_jsonl
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2')  # a crash mid-line
+    append_jsonl(path, [{"a": 3}])
+    with JsonlAppender(path) as out:
+        out.append([{"a": 4}, '{"a": 5}'])
+    assert [json.loads(line)["a"] for line in path.read_text().splitlines()] == [1, 3, 4, 5]

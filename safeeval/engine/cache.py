@@ -1,8 +1,8 @@
 """A content-addressed cache of responses and verdicts, shared by all runs.
 
 One SQLite file in WAL mode (many readers, one writer at a time, safe across
-processes) in the user cache folder: $SAFEEVAL_CACHE_DIR, else
-$XDG_CACHE_HOME/safeeval, else ~/.cache/safeeval.
+processes) in the one cache folder (`storage.cache_dir()`), beside the
+embeddings, converted models and cards that `info` and `clear` also cover.
 
 - A response is keyed by the model's cache identity, the generation config,
   the messages and the tools: an identical request is never sent twice.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import sqlite3
 import sys
 import time
@@ -27,23 +26,15 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.schema import Prompt, Response, SampleRecord, Verdict, stable_hash
+from safeeval.storage import CARDS_DIR, CONVERTED_DIR, EMBEDDINGS_DIR, cache_dir
+
+__all__ = ["Cache", "CachedJudge", "cache_dir", "cached_stream", "response_key", "verdict_key"]
 
 DB_NAME = "cache.sqlite3"
-# De-quantised GGUF weights live in this sub-folder (models.hf.save_converted for
-# transformers, models.convert.convert_gguf for vLLM).
-CONVERTED_DIR = "models"
 # Hits are looked up in chunks: SQLite caps the number of bound parameters.
 _CHUNK = 500
 # Fresh answers are stored in transactions of this many.
 PUT_BATCH = 32
-
-
-def cache_dir() -> Path:
-    """The cache folder: SAFEEVAL_CACHE_DIR, else XDG_CACHE_HOME/safeeval, else ~/.cache/safeeval."""
-    if os.environ.get("SAFEEVAL_CACHE_DIR"):
-        return Path(os.environ["SAFEEVAL_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "safeeval"
 
 
 def model_cache_id(model: Any) -> str | None:
@@ -230,8 +221,13 @@ class Cache:
         converted = self.folder / CONVERTED_DIR
         kept = {d.name: sum(f.stat().st_size for f in d.iterdir() if f.is_file())
                 for d in sorted(converted.iterdir()) if d.is_dir()} if converted.is_dir() else {}
+        embeddings = self.folder / EMBEDDINGS_DIR
+        n_embeddings = sum(1 for _ in embeddings.glob("*.npy")) if embeddings.is_dir() else 0
+        cards = self.folder / CARDS_DIR
+        n_cards = sum(1 for _ in cards.glob("*.json")) if cards.is_dir() else 0
         return {"path": str(self.path), "bytes": size, "responses": sum(models.values()),
-                "verdicts": sum(judges.values()), "models": models, "judges": judges, "converted_models": kept}
+                "verdicts": sum(judges.values()), "models": models, "judges": judges, "converted_models": kept,
+                "embeddings": n_embeddings, "cards": n_cards}
 
     def clear(self, model: str | None = None) -> int:
         """Delete every entry and converted model (or one model's responses); returns how many were removed."""
@@ -243,12 +239,16 @@ class Cache:
                 removed = self.db.execute("DELETE FROM responses").rowcount
                 removed += self.db.execute("DELETE FROM verdicts").rowcount
         self.db.execute("VACUUM")
-        converted = self.folder / CONVERTED_DIR
-        if model is None and converted.is_dir():
+        if model is None:  # also the converted models and embeddings (cards are measurements: kept)
             import shutil
 
-            removed += sum(1 for d in converted.iterdir() if d.is_dir())
-            shutil.rmtree(converted, ignore_errors=True)
+            converted, embeddings = self.folder / CONVERTED_DIR, self.folder / EMBEDDINGS_DIR
+            if converted.is_dir():
+                removed += sum(1 for d in converted.iterdir() if d.is_dir())
+                shutil.rmtree(converted, ignore_errors=True)
+            if embeddings.is_dir():
+                removed += sum(1 for _ in embeddings.glob("*.npy"))
+                shutil.rmtree(embeddings, ignore_errors=True)
         return removed
 
 

@@ -12,52 +12,31 @@ per key wins, and everything downstream reads through `read_records`.
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from safeeval.errors import RunInterrupted, SafeevalError
+from safeeval.errors import SafeevalError
 from safeeval.schema import RunManifest, SampleRecord
+from safeeval.storage import JsonlAppender, repair_tail, write_json_atomic
+
+__all__ = ["RunStore", "is_errored", "latest_per_key", "read_manifest", "read_records", "write_json_atomic"]
 
 SAMPLES = "samples.jsonl"
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temp file and rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _disk_error(path, exc) from None
-
-
-def _disk_error(path: Path, exc: OSError) -> SafeevalError:
-    if exc.errno == errno.ENOSPC:
-        return RunInterrupted(f"{path}: disk full; finished records are kept, free space and re-run with --resume")
-    return SafeevalError(f"{path}: cannot write: {exc.strerror}")
-
-
-def read_records(run_dir: Path) -> list[SampleRecord]:
+def read_records(run_dir: Path, samples: str = SAMPLES) -> list[SampleRecord]:
     """The records of a run, the last one per key winning; a torn final line is ignored.
 
     Records keep the position of their key's first appearance, so a replaced
     record stays where the original was.
     """
-    path = Path(run_dir) / SAMPLES
+    path = Path(run_dir) / samples
     if not path.exists():
         return []
     return latest_per_key(_read_lines(path))
@@ -103,12 +82,17 @@ def read_manifest(run_dir: Path) -> RunManifest:
 
 
 class RunStore:
-    """The writer side of a run folder. Use as a context manager to hold the lock."""
+    """The writer side of a run folder. Use as a context manager to hold the lock.
 
-    def __init__(self, run_dir: Path):
+    `samples` names the records file: `samples.jsonl` for a run, `samples.<judge>.jsonl`
+    for a rejudge of it (the same lock, appender and torn-line repair).
+    """
+
+    def __init__(self, run_dir: Path, samples: str = SAMPLES):
         self.dir = Path(run_dir)
+        self.samples = samples
         self._lock_fh = None
-        self._fh = None
+        self._out = JsonlAppender(self.dir / samples)
 
     def __enter__(self) -> RunStore:
         try:
@@ -121,27 +105,14 @@ class RunStore:
         except BlockingIOError:
             self._lock_fh.close()
             raise SafeevalError(f"{self.dir}: another safeeval run is writing to this folder") from None
-        self._repair_tail()
+        repair_tail(self.dir / self.samples)  # before anyone reads the records back
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fh:
-            self._fh.close()
+        self._out.close()
         if self._lock_fh:
             fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
             self._lock_fh.close()
-
-    def _repair_tail(self) -> None:
-        """Cut a torn last line left by a crash, so new records start on a fresh line."""
-        path = self.dir / SAMPLES
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        data = path.read_bytes()
-        if data.endswith(b"\n"):
-            return
-        keep = data.rfind(b"\n") + 1
-        with path.open("r+b") as fh:
-            fh.truncate(keep)
 
     def write_manifest(self, manifest: RunManifest) -> None:
         write_json_atomic(self.dir / MANIFEST, manifest.model_dump(mode="json"))
@@ -155,28 +126,4 @@ class RunStore:
 
     def append_many(self, records: list[SampleRecord]) -> None:
         """Append records durably with one fsync for the lot (a crash keeps whole lines only)."""
-        if not records:
-            return
-        data = "".join(r.model_dump_json() + "\n" for r in records)
-        try:
-            if self._fh is None:
-                self._fh = (self.dir / SAMPLES).open("a", encoding="utf-8")
-            self._fh.write(data)
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-        except OSError as exc:
-            self._abandon()
-            raise _disk_error(self.dir / SAMPLES, exc) from None
-
-    def _abandon(self) -> None:
-        """After a failed write, drop the file handle (and its buffer) and cut any partial line."""
-        if self._fh is not None:
-            try:
-                self._fh.close()
-            except OSError:
-                pass  # the buffer could not be flushed either: the disk is still full
-            self._fh = None
-        try:
-            self._repair_tail()
-        except OSError:
-            pass  # the next open repairs it (on --resume)
+        self._out.append(records)

@@ -25,6 +25,7 @@ import numpy as np
 
 from safeeval.judges.refusal import refusal_signals
 from safeeval.schema import stable_hash
+from safeeval.storage import EMBEDDINGS_DIR, cache_dir
 
 EMBED_DIM = 384
 HAND_FEATURES = ("refusal_opening", "refusal_pivot", "refusal_inner", "empty", "benign_apology", "cosine",
@@ -34,12 +35,6 @@ FEATURE_VERSION = "1"
 # Only the opening of a response is embedded: whether it complies shows early,
 # and a 640-character cap halves the CPU cost of the embedder.
 RESPONSE_CHARS = 640
-
-
-def cache_dir() -> Path:
-    """Where embeddings and user calibration cards are cached (SAFEEVAL_CACHE or ~/.cache/safeeval)."""
-    root = os.environ.get("SAFEEVAL_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "safeeval"
-    return Path(root)
 
 
 def _text_key(text: str) -> str:
@@ -55,7 +50,7 @@ def embed(texts: list[str], use_cache: bool = True, chunk: int = 64) -> np.ndarr
     from safeeval.embeddings import get_embedder
 
     out = np.zeros((len(texts), EMBED_DIM), np.float32)
-    folder = cache_dir() / "embeddings"
+    folder = cache_dir() / EMBEDDINGS_DIR
     todo: dict[str, list[int]] = {}
     for i, text in enumerate(texts):
         path = folder / f"{_text_key(text)}.npy"

@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from safeeval.engine.cache import CONVERTED_DIR, cache_dir
+from safeeval.storage import CONVERTED_DIR, cache_dir
 from safeeval.errors import SafeevalError
 from safeeval.models.gguf_once import gguf_parsed_once
 

@@ -62,7 +62,7 @@ def embedded_model_path() -> Path:
 
 def converted_dir(gguf: Path) -> Path:
     """Where a GGUF file's de-quantised weights are kept: the user cache, keyed by the file's size and mtime."""
-    from safeeval.engine.cache import CONVERTED_DIR, cache_dir
+    from safeeval.storage import CONVERTED_DIR, cache_dir
 
     stat = gguf.stat()
     return cache_dir() / CONVERTED_DIR / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"

@@ -8,7 +8,6 @@ every finished round. The report and exports are written at the end.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from safeeval.errors import SafeevalError
 from safeeval.judges import Judge, JudgeInput, load_judge
@@ -29,6 +27,7 @@ from safeeval.redteam.red import load_template, safe_response
 from safeeval.redteam.selector import BetaSelector
 from safeeval.redteam.types import AttackRecord, RedteamOptions, RoundRecord
 from safeeval.schema import GenerateConfig, Message, Prompt, Response
+from safeeval.storage import append_jsonl
 
 ATTACKS, ROUNDS = "attacks.jsonl", "rounds.jsonl"
 # on_round(round record) lets the CLI print progress between rounds.
@@ -39,17 +38,6 @@ OnRound = Callable[[RoundRecord], None]
 class RedteamResult:
     out: Path
     report: dict[str, Any]
-
-
-def append_jsonl(path: Path, rows: list[BaseModel]) -> None:
-    """Append rows durably (flush + fsync) so a crash keeps every finished round."""
-    try:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(r.model_dump_json() + "\n" for r in rows))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        raise SafeevalError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def round_budgets(options: RedteamOptions, n_objectives: int, static_size: int | None) -> list[int]:
