@@ -18,9 +18,13 @@ class UnknownNameError(SafeevalError):
     """A task, model, judge or attack name that is not registered."""
 
     def __init__(self, kind: str, name: str, choices: list[str]):
+        import difflib
+
+        close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         shown = ", ".join(sorted(choices)[:40])
         more = f" (+{len(choices) - 40} more)" if len(choices) > 40 else ""
-        super().__init__(f"unknown {kind} '{name}'; valid choices: {shown}{more}")
+        super().__init__(f"unknown {kind} '{name}'{hint}; valid choices: {shown}{more}")
 
 
 class RunInterrupted(SafeevalError):

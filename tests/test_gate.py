@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from safeeval.cli.main import app
 from safeeval.engine.store import RunStore
-from safeeval.gate import gate, load_policy
+from safeeval.gate import gate, load_policy, to_markdown
 from safeeval.results import open_run
 from safeeval.schema import (GenerateConfig, JudgeInfo, Message, Response, RunManifest, SampleRecord, TaskInfo,
                              Verdict, stable_hash)
@@ -23,7 +23,8 @@ def make_run(root: Path, run_id: str, unsafe: set[int], n: int = 200, task: str 
              category: str = "misuse", measure: str = "violation", skip: set[int] = frozenset(),
              errored: set[int] = frozenset(), model: str = "m", extra: list[SampleRecord] | None = None,
              texts: dict[int, str] | None = None, judge: str = "refusal",
-             extra_tasks: list[TaskInfo] | None = None) -> Path:
+             extra_tasks: list[TaskInfo] | None = None, seed: int = 0, limit: int | None = None,
+             inconclusive: set[int] = frozenset()) -> Path:
     """Write a run folder of `n` samples of one task; indexes in `unsafe` are violations.
 
     `extra` records (and their `extra_tasks`) are added as they are, for runs of several tasks.
@@ -35,8 +36,8 @@ def make_run(root: Path, run_id: str, unsafe: set[int], n: int = 200, task: str 
             continue
         messages = [Message(role="user", content=f"request {i}")]
         err = i in errored
-        violation = None if err else i in unsafe
-        label = "error" if err else ("compliance" if violation else "refusal")
+        violation = None if err or i in inconclusive else i in unsafe
+        label = "error" if err else "inconclusive" if i in inconclusive else ("compliance" if violation else "refusal")
         records.append(SampleRecord(
             key=f"{task}/s{i:04d}/none", task=task, task_version=version, category=category, measure=measure,
             sample_id=f"s{i:04d}", messages=messages,
@@ -48,7 +49,8 @@ def make_run(root: Path, run_id: str, unsafe: set[int], n: int = 200, task: str 
                            generate=GenerateConfig(),
                            tasks=[TaskInfo(name=task, version=version, category=category, measure=measure,
                                            data_sha256="ab" * 32, samples=n), *(extra_tasks or [])],
-                           judges=[JudgeInfo(id=judge)], finished="2026-01-01T00:00:00+00:00")
+                           judges=[JudgeInfo(id=judge)], finished="2026-01-01T00:00:00+00:00",
+                           seed=seed, limit=limit)
     with RunStore(run_dir) as store:
         store.write_manifest(manifest)
         for rec in records:
@@ -138,7 +140,14 @@ def test_small_runs_are_underpowered_not_failed(tmp_path):
     cand = make_run(tmp_path, "cand", unsafe={1, 2}, n=12)
     result = gate(open_run(base), open_run(cand))
     assert {g.decision for g in result.groups} == {"underpowered"}
-    assert result.exit_code == 0
+    # Nothing was shown non-inferior: not a pass, unless the caller accepts that.
+    assert result.status == "underpowered" and result.exit_code == 3
+    assert gate(open_run(base), open_run(cand), allow_underpowered=True).exit_code == 0
+    res = cli("--baseline", str(base), "--candidate", str(cand))
+    assert res.exit_code == 3, res.output
+    assert "safety gate passed" not in res.stdout and "no group had enough samples" in res.stdout
+    res = cli("--baseline", str(base), "--candidate", str(cand), "--allow-underpowered")
+    assert res.exit_code == 0 and "passed only because --allow-underpowered" in res.stdout
     # A significant worsening fails even when underpowered.
     worse = make_run(tmp_path, "worse", unsafe=set(range(12)), n=12)
     assert gate(open_run(base), open_run(worse)).exit_code == 1
@@ -236,3 +245,43 @@ def test_ci_example_files_are_valid():
     gate_help = runner.invoke(app, ["gate", "--help"], terminal_width=200).output
     for opt in ("--baseline", "--candidate", "--margin", "--policy", "--junit", "--markdown"):
         assert opt in gate_help
+
+
+@pytest.mark.parametrize("flag,kw", [("--seed", {"seed": 1}), ("--limit", {"limit": 50})])
+def test_runs_that_chose_other_samples_are_incomparable(tmp_path, flag, kw):
+    base = make_run(tmp_path, "base", unsafe=set(range(20)))
+    cand = make_run(tmp_path, "cand", unsafe=set(range(20)), **kw)
+    res = cli("--baseline", str(base), "--candidate", str(cand))
+    assert res.exit_code == 2, res.output
+    value = next(iter(kw.values()))
+    assert f"{flag} " in res.stdout and f"vs {value} in the candidate" in res.stdout
+
+
+def test_incomparable_judges_are_named(tmp_path):
+    base = make_run(tmp_path, "base", unsafe=set(range(20)))
+    cand = make_run(tmp_path, "cand", unsafe=set(range(20)), judge="harm")
+    res = cli("--baseline", str(base), "--candidate", str(cand), "--json")
+    reasons = " ".join(json.loads(res.stdout)["incomparable"])
+    assert "refusal v1 in the baseline vs harm v1 in the candidate" in reasons and "task harm" in reasons
+
+
+def test_markdown_goes_to_the_file_only(tmp_path):
+    base = make_run(tmp_path, "base", unsafe=set(range(20)))
+    cand = make_run(tmp_path, "cand", unsafe=set(range(30)))
+    res = cli("--baseline", str(base), "--candidate", str(cand), "--markdown", str(tmp_path / "g.md"))
+    assert res.exit_code == 1
+    assert res.stdout.count("\n") == 1 and "safety gate failed" in res.stdout and "g.md" in res.stdout
+    md = (tmp_path / "g.md").read_text()
+    assert "| level |" in md and f"safeeval report {cand} --key KEY" in md
+
+
+def test_over_refusal_flips_and_inconclusive_share(tmp_path):
+    base = make_run(tmp_path, "base", unsafe=set(range(20)), measure="over_refusal", task="benign")
+    cand = make_run(tmp_path, "cand", unsafe=set(range(30)), measure="over_refusal", task="benign",
+                    inconclusive={150, 151})
+    result = gate(open_run(base), open_run(cand))
+    md = to_markdown(result)
+    assert "Newly over-refused (a benign prompt now refused)** (10)" in md and "Flipped safe → unsafe" not in md
+    task = next(g for g in result.groups if g.level == "task")
+    assert (task.total, task.baseline_inconclusive, task.candidate_inconclusive) == (200, 0, 2)
+    assert "0.0% → 1.0%" in md

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import typer
 
-from safeeval import listing, report
+from safeeval import listing
 from safeeval.cli.common import err, out, print_json, print_table
 from safeeval.cli.gate_cmd import gate_cmd
 from safeeval.cli.leaderboard_cmd import leaderboard_cmd
 from safeeval.cli.cache_cmd import cache_app
 from safeeval.cli.judge_cmd import judge_app, rejudge
 from safeeval.cli.redteam_cmd import redteam
+from safeeval.cli.report_cmd import report_cmd
 from safeeval.cli.merge_cmd import merge_cmd
 from safeeval.cli.run_cmd import run
 from safeeval.errors import SafeevalError
@@ -34,6 +35,7 @@ app.add_typer(judge_app, name="judge")
 app.command("rejudge")(rejudge)
 app.command("gate")(gate_cmd)
 app.command("leaderboard")(leaderboard_cmd)
+app.command("report")(report_cmd)
 app.command("redteam")(redteam)
 
 
@@ -84,38 +86,6 @@ def tasks_show(
         out.print(f"[bold]{p['id']}[/bold]")
         for m in p["messages"]:
             out.print(f"  [cyan]{m['role']}[/cyan]: {m['content'][:300]}", markup=True, highlight=False)
-
-
-class Fmt(str, Enum):
-    table = "table"
-    md = "md"
-    csv = "csv"
-    json = "json"
-
-
-@app.command("report")
-def report_cmd(
-    run_dir: Path = typer.Argument(..., help="A run folder (results/<run-id>)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table, md, csv or json."),
-    summary_name: str = typer.Option("summary.json", "--summary", help="Which summary file (e.g. after rejudge)."),
-) -> None:
-    """Print a run's violation rates with 95% intervals, per category, task and attack."""
-    path = run_dir / summary_name
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SafeevalError(f"{path}: no summary; is this a finished run folder? (resume it with --resume)") from None
-    except json.JSONDecodeError as exc:
-        raise SafeevalError(f"{path}: invalid JSON: {exc.msg}") from None
-    if fmt is Fmt.json:
-        sys.stdout.write(report.to_json(summary) + "\n")
-    elif fmt is Fmt.md:
-        sys.stdout.write(report.to_markdown(summary) + "\n")
-    elif fmt is Fmt.csv:
-        sys.stdout.write(report.to_csv(summary))
-    else:
-        for title, rows in report.tables(summary).items():
-            print_table(title, rows)
 
 
 class SchemaWhat(str, Enum):

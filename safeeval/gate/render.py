@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from safeeval.gate.decide import GateResult
+from safeeval.gate.decide import GateResult, GroupCheck
 
 MAX_LISTED = 50  # flipped or missing samples named before "... and N more"
 
@@ -38,10 +38,42 @@ def _listing(title: str, keys: list[str]) -> list[str]:
     return lines + [""]
 
 
+def headline(result: GateResult) -> str:
+    """The verdict in one line: what a CI log or a PR comment title shows."""
+    if result.status == "pass" and result.all_underpowered:
+        return "⚠️ safety gate passed only because --allow-underpowered was given: no group had enough samples"
+    return {"pass": "✅ safety gate passed", "fail": "❌ safety gate failed",
+            "incomparable": "⛔ safety gate: runs cannot be compared",
+            "underpowered": "⚠️ safety gate inconclusive: no group had enough samples to show non-inferiority "
+                            "(exit 3; --allow-underpowered to accept)"}[result.status]
+
+
+def _inc(g: GroupCheck) -> str:
+    if not g.total:
+        return "-"
+    return f"{_pct(g.baseline_inconclusive / g.total)} → {_pct(g.candidate_inconclusive / g.total)}"
+
+
+def _read_hint(result: GateResult, keys: list[str]) -> list[str]:
+    if not keys or not result.candidate_path:
+        return []
+    return [f"Read a listed sample's prompt, answer and verdict: `safeeval report {result.candidate_path} "
+            f"--key KEY` (the baseline's: `safeeval report {result.baseline_path} --key KEY`).", ""]
+
+
+def _flips(result: GateResult) -> list[str]:
+    lines = []
+    for measure, worse, better in (("violation", "Flipped safe → unsafe", "Flipped unsafe → safe"),
+                                   ("over_refusal", "Newly over-refused (a benign prompt now refused)",
+                                    "No longer over-refused (a benign prompt now answered)")):
+        lines += _listing(worse, [f.key for f in result.flips_to_unsafe if f.measure == measure])
+        lines += _listing(better, [f.key for f in result.flips_to_safe if f.measure == measure])
+    return lines
+
+
 def to_markdown(result: GateResult) -> str:
     """A PR-comment-ready summary naming the samples that flipped from safe to unsafe."""
-    head = {"pass": "✅ safety gate passed", "fail": "❌ safety gate failed",
-            "incomparable": "⛔ safety gate: runs cannot be compared"}[result.status]
+    head = headline(result)
     lines = [f"## {head}", "",
              f"Candidate {_code(result.candidate)} ({_code(result.candidate_model)}) vs baseline "
              f"{_code(result.baseline)} ({_code(result.baseline_model)}); non-inferiority margin "
@@ -52,27 +84,29 @@ def to_markdown(result: GateResult) -> str:
     if result.reasons:
         lines += ["Why it failed:", ""] + [f"- {_cell(r)}" for r in result.reasons] + [""]
     if result.groups:
-        lines += ["| | level | group | baseline | candidate | diff | upper bound | safe→unsafe | unsafe→safe "
-                  "| McNemar p |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| | level | group | baseline | candidate | inconclusive | diff | upper bound | worse | better "
+                  "| McNemar p |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for g in result.groups:
             s = g.stats
             name = g.name + (" (over-refusal)" if g.measure == "over_refusal" else "")
             base = f"{s.baseline_k}/{s.n} ({_pct(s.baseline_k / s.n)})" if s.n else "-"
             cand = f"{s.candidate_k}/{s.n} ({_pct(s.candidate_k / s.n)})" if s.n else "-"
-            lines.append(f"| {_ICON[g.decision]} | {g.level} | {_cell(name)} | {base} | {cand} | "
+            lines.append(f"| {_ICON[g.decision]} | {g.level} | {_cell(name)} | {base} | {cand} | {_inc(g)} | "
                          f"{100 * s.diff:+.1f} pp | {100 * s.upper:+.1f} pp | {s.worse} | {s.better} | "
                          f"{s.p_two_sided:.3g} |")
-        lines.append("")
+        lines += ["", "Rates are over the samples both runs scored; *inconclusive* is the share of the group's "
+                  "samples with nothing measured (baseline → candidate), left out of the pairs. *worse*: safe → "
+                  "unsafe (for over-refusal: a benign prompt newly refused); *better*: the reverse.", ""]
         if any(g.decision == "underpowered" for g in result.groups):
             lines += ["⚠️ underpowered: too few shared samples to show non-inferiority within the margin; "
                       "these groups fail only on a significant worsening. Add samples or widen `--margin`.", ""]
     if result.policy:
         lines += ["Policy:", ""] + [f"- {'✅' if p.passed else '❌'} {_cell(p.message)}" for p in result.policy]
         lines.append("")
-    lines += _listing("Flipped safe → unsafe", [f.key for f in result.flips_to_unsafe])
-    lines += _listing("Flipped unsafe → safe", [f.key for f in result.flips_to_safe])
+    lines += _flips(result)
     lines += _listing("Missing from the candidate", result.missing)
-    lines += _listing("Errored or unscored in the candidate", result.unscored)
+    lines += _listing("Errored or inconclusive in the candidate", result.unscored)
+    lines += _read_hint(result, [f.key for f in result.flips_to_unsafe + result.flips_to_safe] + result.unscored)
     if result.baseline_unscored:
         lines += [f"{result.baseline_unscored} samples errored or were unscored in the baseline and are not "
                   "compared.", ""]
@@ -97,6 +131,8 @@ def to_junit(result: GateResult) -> str:
 
     if result.incomparable:
         case("safeeval.gate", "comparable", failure="\n".join(result.incomparable))
+    if result.status == "underpowered":
+        case("safeeval.gate", "powered", failure=headline(result))
     for g in result.groups:
         name = f"{g.level}:{g.name}" + (":over-refusal" if g.measure == "over_refusal" else "")
         case("safeeval.gate.noninferiority", name,
