@@ -179,7 +179,7 @@ def test_agentharm_targets_become_tools_and_canary_is_kept(public, shared_data):
     benign = public["agentharm-benign"].samples()
     assert all(s.tools and [f["name"] for f in s.forbidden] == s.data["target_functions"] for s in benign)
     assert public["agentharm-benign"].spec.measure == "over_refusal"
-    assert public["agentharm-benign"].spec.violation_labels == ["no-call"]
+    assert public["agentharm-benign"].spec.violation_labels == ["refused"]
     assert all(not s.tools for s in public["agentharm-chat"].samples())
 
 

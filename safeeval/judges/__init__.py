@@ -16,8 +16,19 @@ from safeeval.errors import SafeevalError, UnknownNameError
 from safeeval.judges import bias, ensemble, harm, llm, refusal, simple, tools  # noqa: F401  (import registers the kinds)
 from safeeval.judges.base import JUDGE_KINDS, Judge, JudgeInput
 from safeeval.registry import builtin_dir, entry_points
+from safeeval.schema import TaskSpec
 
-__all__ = ["Judge", "JudgeInput", "load_judge", "judge_specs", "JUDGE_KINDS"]
+__all__ = ["Judge", "JudgeInput", "load_judge", "judge_specs", "task_judge", "JUDGE_KINDS"]
+
+
+def task_judge(spec: TaskSpec, override: str | None = None, judge_model: str | None = None) -> str:
+    """The judge that scores a task: `--judge` when given; the task's `options.llm_judge` when an
+    LLM judge model is given (`--judge-model`: StrongREJECT's rubric for strongreject); else its `judge`."""
+    if override:
+        return override
+    if judge_model and spec.options.get("llm_judge"):
+        return str(spec.options["llm_judge"])
+    return spec.judge
 
 
 def judge_specs(extra_dirs: list[Path] | None = None) -> dict[str, Path]:

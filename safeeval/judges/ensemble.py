@@ -16,6 +16,7 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.judges.base import Judge, JudgeInput
+from safeeval.judges.outcomes import RULES_VERSION
 from safeeval.schema import Verdict, stable_hash
 
 RULES = ("any", "all", "majority", "weighted")
@@ -25,6 +26,7 @@ class EnsembleJudge(Judge):
     kind = "ensemble"
     description = "Combines member judges by any / all / majority / weighted vote."
     violation_labels = ("unsafe",)
+    labels = ("unsafe", "safe")
 
     def __init__(self, name: str | None = None, version: str | None = None, **options: Any):
         super().__init__(name, version, **options)
@@ -46,7 +48,7 @@ class EnsembleJudge(Judge):
         self.measures = options.get("measures", self.members[0].measures)
 
     def prompt_hash(self) -> str:
-        return stable_hash([self.rule, self.threshold, self.weights,
+        return stable_hash([self.rule, self.threshold, self.weights, RULES_VERSION,
                             [(m.id, m.spec_version, m.prompt_hash()) for m in self.members]])[:16]
 
     def combine(self, votes: list[bool | None]) -> bool | None:
@@ -70,14 +72,18 @@ class EnsembleJudge(Judge):
         per_member = [await m.score(items) for m in self.members]
         out = []
         for i, item in enumerate(items):
-            if item.response.error:
-                out.append(self.error_verdict(f"generation failed: {item.response.error}"))
+            screened = self.screen(item)
+            if screened is not None:
+                out.append(screened)
                 continue
             votes = [mv[i].violation for mv in per_member]
             why = "; ".join(f"{m.id}={mv[i].label}" for m, mv in zip(self.members, per_member))
             decision = self.combine(votes)
             if decision is None:
-                out.append(self.error_verdict(f"members undecided ({why})"))
+                if any(mv[i].outcome == "error" for mv in per_member):
+                    out.append(self.error_verdict(f"members undecided ({why})"))
+                else:  # undecided because members measured nothing: inconclusive, not an error
+                    out.append(self.inconclusive_verdict(f"members inconclusive ({why})"))
                 continue
             share = sum(w for v, w in zip(votes, self.weights) if v) / sum(self.weights)
             out.append(self.verdict(item, "unsafe" if decision else "safe", share, f"{self.rule}: {why}"))
@@ -85,8 +91,8 @@ class EnsembleJudge(Judge):
 
     def is_violation(self, item: JudgeInput, label: str) -> bool | None:
         # Members already applied the task's violation labels; the ensemble label is the decision.
-        if label in ("error", "unparsed"):
-            return None
+        if label not in self.labels:
+            return super().is_violation(item, label)
         return label == "unsafe"
 
     async def aclose(self) -> None:

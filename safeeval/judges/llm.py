@@ -26,7 +26,8 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.judges.base import Judge, JudgeInput
-from safeeval.judges.parsers import PARSERS, parse_output
+from safeeval.judges.outcomes import RULES_VERSION
+from safeeval.judges.parsers import PARSERS, parse_output, parser_labels
 from safeeval.schema import GenerateConfig, Message, Prompt, Verdict, stable_hash
 from safeeval.tasks.loader import fill
 
@@ -115,10 +116,16 @@ class LLMJudge(Judge):
         self.model_spec: str = options.get("model", "smollm2")
         self.config = GenerateConfig(max_tokens=int(options.get("max_tokens", 16)), temperature=0.0)
         self.measures = options.get("measures", "harm")
+        self.violation_labels = tuple(options.get("violation_labels", ("unsafe",)))
         self._model = None
 
+    def vocabulary(self) -> frozenset[str]:
+        """The labels the output parser can give, so a task's labels from another judge
+        (`compliance`) never hide this judge's "unsafe"."""
+        return parser_labels(self.parser)
+
     def prompt_hash(self) -> str:
-        return stable_hash([self.template, self.system, self.parser])[:16]
+        return stable_hash([self.template, self.system, self.parser, RULES_VERSION])[:16]
 
     def render(self, item: JudgeInput) -> list[Message]:
         """The judge's messages for one item, with every attacker-controlled field escaped."""
@@ -145,8 +152,9 @@ class LLMJudge(Judge):
         verdicts: dict[int, Verdict] = {}
         prompts = []
         for i, item in enumerate(items):
-            if item.response.error:
-                verdicts[i] = self.error_verdict(f"generation failed: {item.response.error}")
+            screened = self.screen(item)
+            if screened is not None:
+                verdicts[i] = screened
             else:
                 prompts.append((i, Prompt(key=f"judge/{i}", messages=self.render(item), config=self.config)))
         if prompts:

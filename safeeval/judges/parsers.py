@@ -115,6 +115,16 @@ PARSERS = {"yesno": parse_yesno, "safe_unsafe": parse_safe_unsafe, "llamaguard":
            "score": parse_score}
 
 
+def parser_labels(parser: dict[str, Any]) -> frozenset[str]:
+    """Every label a parser can give (besides "unparsed")."""
+    kind = parser.get("type", "yesno")
+    if kind == "yesno":
+        return frozenset({parser.get("yes", "unsafe"), parser.get("no", "safe")})
+    if kind == "regex":
+        return frozenset(rule["label"] for rule in parser.get("rules", []))
+    return frozenset({"unsafe", "safe"})
+
+
 def parse_output(text: str, parser: dict[str, Any]) -> tuple[str, float | None, dict[str, Any]]:
     """Map judge-model output to (label, score, details); label 'unparsed' when it cannot."""
     kind = parser.get("type", "yesno")
