@@ -155,6 +155,11 @@ class Response(Strict):
     finish_reason: str | None = None
     error: str | None = None      # set when generation failed; never judged as safe
     cached: bool = False
+    # Set by the adapter (safeeval.models.answers): why the backend cut the answer short.
+    # A cut answer is recorded but never scored: its verdict is inconclusive with this reason.
+    cut: str | None = None
+    endpoint: str | None = None       # the server that answered (its URL without credentials), for openai:
+    tool_protocol: str | None = None  # how tools were offered: "native" (API tools) or "text" (toolcalls.py)
 
 
 class Verdict(Strict):

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from safeeval.engine import store as store_mod
+from safeeval import storage as store_mod
 from safeeval.engine.plan import RunOptions
 from safeeval.engine.runner import run
 from safeeval.engine.store import read_records

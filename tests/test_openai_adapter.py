@@ -56,21 +56,23 @@ def test_concurrency_limit_is_respected_and_used():
     assert 2 <= peak <= 4
 
 
-def test_adaptive_limit_backs_off_on_429_and_recovers():
+def test_adaptive_limit_drops_to_what_the_server_took_and_recovers():
     async def go():
-        limit = AdaptiveLimit(32, cooldown_s=0.0)
-        limit.rate_limited()
-        assert limit.limit == 24
-        limit.rate_limited()
-        assert limit.limit == 18
-        for _ in range(200):
+        limit = AdaptiveLimit(32)
+        limit.rate_limited(in_flight=20)  # refused while 20 were out: the server takes at most 19
+        assert limit.limit == 19
+        limit.rate_limited(in_flight=30)  # a late refusal from the burst never raises it
+        assert limit.limit == 19
+        limit.rate_limited(in_flight=1)
+        assert limit.limit == 1  # never below one
+        for _ in range(8 + 16 + 24):
             await limit.succeeded()
-        assert limit.limit == 32
-        # Several 429s within the cooldown count once.
-        slow = AdaptiveLimit(32, cooldown_s=60)
-        for _ in range(5):
-            slow.rate_limited()
-        assert slow.limit == 24
+        assert limit.limit == 4  # from the refused level up it probes slowly: 8 x limit successes a step
+        free = AdaptiveLimit(32)
+        free.limit = 10  # below any refused level: one step per `limit` successes
+        for _ in range(10 + 11 + 12):
+            await free.succeeded()
+        assert free.limit == 13
     asyncio.run(go())
 
 

@@ -1,4 +1,4 @@
-"""Retry policy as pure functions: what to retry, and how long to wait.
+"""Retry policy: what to retry, how long to wait, and how many requests to keep in flight.
 
 Retries happen in exactly one layer: the model adapter's request loop calls
 these functions, and nothing above or below it retries (the openai SDK's own
@@ -8,6 +8,7 @@ retries stay off, and the runner never re-sends a prompt). A server's
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -78,3 +79,51 @@ def retry_delay(attempt: int, policy: RetryPolicy, retry_after: float | None = N
             return None
         return retry_after
     return backoff_s(attempt, policy, rng)
+
+
+class AdaptiveLimit:
+    """Requests in flight: at most `maximum`, lowered to what the server accepts.
+
+    A 429 that comes back while `in_flight` requests were out says the server
+    takes fewer than that: the limit drops to `in_flight - 1` (never below 1),
+    so a burst of refusals walks it down to the server's own cap in one pass.
+    The limit then creeps up by one per `limit` successes, and past the last
+    refused level only once per eight times as many, so it sits at the cap
+    instead of probing it over and over. A request waiting out a Retry-After
+    gives its slot back (see `OpenAIAdapter.complete`).
+    """
+
+    def __init__(self, maximum: int):
+        self.maximum = max(1, maximum)
+        self.limit = self.maximum
+        self.active = 0
+        self.ceiling: int | None = None  # the limit the last 429 left
+        self._credit = 0
+        self._cond = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+
+    async def release(self) -> None:
+        async with self._cond:
+            self.active -= 1
+            self._cond.notify()
+
+    def rate_limited(self, in_flight: int | None = None) -> None:
+        """The server refused a request sent while `in_flight` were out (default: the active count)."""
+        seen = self.active if in_flight is None else in_flight
+        self.limit = max(1, min(self.limit, seen - 1))
+        self.ceiling, self._credit = self.limit, 0
+
+    async def succeeded(self) -> None:
+        if self.limit >= self.maximum:
+            return
+        self._credit += 1
+        need = self.limit * (8 if self.ceiling is not None and self.limit >= self.ceiling else 1)
+        if self._credit >= need:
+            self._credit = 0
+            async with self._cond:
+                self.limit += 1
+                self._cond.notify()
