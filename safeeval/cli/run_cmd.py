@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import time
+import typing
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import typer
 
-from safeeval import report
-from safeeval.cli.common import err, out, print_json, print_table
+from safeeval.cli.common import err, out, print_json
 from safeeval.engine.plan import RunOptions
 from safeeval.engine.runner import load_options, run as run_suite
 from safeeval.errors import SafeevalError
+from safeeval.events import Stopped
+from safeeval.cli.display import print_report
+from safeeval.cli.progress import INTERRUPTED, interrupts, phase_lines
+from safeeval.cli.report_cmd import run_context as report_context
 
 
 def parse_data_files(values: list[str]) -> dict[str, str]:
@@ -27,26 +32,42 @@ def parse_data_files(values: list[str]) -> dict[str, str]:
     return parsed
 
 
-# CLI parameter -> RunOptions field, for merging a resumed run's saved options.
-_FIELDS = {"model": "model", "tasks": "tasks", "attacks": "attacks", "judge": "judge", "judge_model": "judge_model",
-           "limit": "limit", "seed": "seed", "temperature": "temperature", "max_tokens": "max_tokens",
-           "out_dir": "out", "run_id": "run_id", "tasks_dir": "tasks_dirs", "data_files": "data_files",
-           "concurrency": "concurrency", "batch_size": "batch_size", "base_url": "base_url",
-           "max_retries": "max_retries", "timeout": "timeout", "no_cache": "no_cache",
-           "shard": "shard", "executor": "executor", "ray_address": "ray_address", "workers": "workers",
-           "gpus_per_worker": "gpus_per_worker", "judge_gpus": "judge_gpus"}
-
-
 def _one_of(value: str, flag: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise typer.BadParameter(f"'{value}'; valid choices: {', '.join(choices)}", param_hint=flag)
     return value
 
 
-def build_options(ctx: typer.Context, given: dict[str, Any], resume: Path | None, retry_errors: Path | None
-                  ) -> RunOptions:
+def _cli_param(name: str, declared: dict[str, Any]) -> inspect.Parameter:
+    """The typer parameter of one run option, from its declaration (engine.options.opt)."""
+    field = RunOptions.model_fields[name]
+    kind = declared.get("cli") or field.annotation
+    listed = typing.get_origin(kind) is list
+    default = [] if listed else None if declared.get("cli") else field.get_default(call_default_factory=True)
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) is Literal:
+        kind = str
+    elif not listed and len(args) == 1:  # X | None: typer wants Optional[X]
+        kind = Optional[args[0]]
+    extra: dict[str, Any] = {}
+    if declared.get("min") is not None:
+        extra["min"] = declared["min"]
+    if declared.get("choices"):
+        flag, choices = declared["flags"][0], tuple(declared["choices"])
+        extra["callback"] = lambda v: _one_of(v, flag, choices)
+    option = typer.Option(default, *declared["flags"], help=declared.get("help") or None, **extra)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+
+
+def cli_options() -> dict[str, dict[str, Any]]:
+    """The run options that have command-line flags, by field name."""
+    return {name: d for name, d in RunOptions.declared().items() if d.get("flags")}
+
+
+def build_options(ctx: typer.Context, given: dict[str, Any]) -> RunOptions:
     """RunOptions from the command line; a resumed run starts from its saved options and
     takes only the arguments the user actually typed on top of them."""
+    resume, retry_errors = given.get("resume"), given.get("retry_errors")
     if resume and retry_errors and resume != retry_errors:
         raise SafeevalError("--resume and --retry-errors name different folders; give one of them")
     run_dir = retry_errors or resume
@@ -54,12 +75,14 @@ def build_options(ctx: typer.Context, given: dict[str, Any], resume: Path | None
     if run_dir is not None:
         saved = load_options(run_dir)
         values = {k: v for k, v in saved.items() if k in RunOptions.model_fields}
-    for param, field in _FIELDS.items():
+    for name, declared in cli_options().items():
+        if not declared.get("saved", True):
+            continue  # resume and retry_errors: set below
         # By name: typer vendors its own click, whose ParameterSource is another enum class.
-        source = getattr(ctx.get_parameter_source(param), "name", None)
+        source = getattr(ctx.get_parameter_source(name), "name", None)
         typed = source not in (None, "DEFAULT", "DEFAULT_MAP")
-        if typed or field not in values:
-            values[field] = given[param]
+        if typed or name not in values:
+            values[name] = given[name]
     values["data_files"] = values["data_files"] if isinstance(values["data_files"], dict) \
         else parse_data_files(values["data_files"])
     return RunOptions(**values, resume=run_dir, retry_errors=retry_errors is not None)
@@ -109,51 +132,24 @@ class ProgressLines:
 def terminal_bar(console: Any = None) -> Any:
     """The progress bar for a terminal. It runs on estimated work (WORK_STEPS = all of it),
     so its ETA holds when samples differ in cost. rich loads here, not at start-up."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from safeeval.cli.progress import eta_column
+
+    # The eta is this session's measured rate, recomputed as the bar is drawn (cli.progress).
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[samples]}"),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console or err.console(),
-                    transient=False)
+                    TimeElapsedColumn(), eta_column(WORK_STEPS), console=console or err.console(),
+                    transient=False, refresh_per_second=2)
 
 
-def run(
-    ctx: typer.Context,
-    model: str = typer.Option("smollm2", "--model", "-m", help="smollm2, hf:<path>, vllm:<path>, openai:<model>, replay:<file.jsonl>."),
-    tasks: str = typer.Option("all", "--tasks", "-t", help="Task names, categories, globs or tags, comma-separated; 'all' = the built-in suite."),
-    attacks: str = typer.Option("none", "--attacks", "-a", help="Attack transforms for attackable tasks: 'none', 'all' or names."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="Use this judge for every task instead of each task's default."),
-    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="Model for LLM judges (overrides the judge spec)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="At most this many samples per task (a seeded subset)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for sample order, attacks and sampling."),
-    temperature: float = typer.Option(0.0, "--temperature", min=0.0),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Override each task's max new tokens."),
-    out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder that receives the run folder."),
-    run_id: Optional[str] = typer.Option(None, "--run-id", help="Name of the run folder (default: model-timestamp)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Finish an interrupted run in this folder."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra folder of task plugins (repeatable)."),
-    data_files: list[str] = typer.Option([], "--data-files", help="TASK=PATH local copy for a public-benchmark task."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Requests in flight (openai)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per batch (hf, smollm2; default 256, fewer for long prompts)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
-    max_retries: Optional[int] = typer.Option(None, "--max-retries", min=0, help="Retries per request on transient errors."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Per-request timeout in seconds."),
-    retry_errors: Optional[Path] = typer.Option(None, "--retry-errors", help="Redo only the errored samples of this run folder."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the shared response/verdict cache."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="Run one deterministic slice i/n (0-based); combine with `safeeval merge`."),
-    executor: str = typer.Option("local", "--executor", callback=lambda v: _one_of(v, "--executor", ("local", "ray")), help="local, or ray: generate on Ray worker actors."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (else RAY_ADDRESS, else a local one)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray model workers (default: as many as the CPUs or GPUs allow)."),
-    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray model worker reserves."),
-    judge_gpus: float = typer.Option(0.0, "--judge-gpus", min=0.0, help="GPUs the Ray judge actor reserves."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
-) -> None:
+def run(ctx: typer.Context, **given: Any) -> None:
     """Evaluate MODEL on TASKS: generate, judge, and write results/<run-id>/.
 
     Records are appended to samples.jsonl as they finish; an interrupted run
     resumes with --resume RUN_DIR and repeats no finished sample.
     """
-    given = {k: v for k, v in locals().items() if k in _FIELDS}
-    options = build_options(ctx, given, resume, retry_errors)
+    as_json = given.pop("as_json")
+    options = build_options(ctx, given)
     terminal = sys.stderr.isatty()
     bar = terminal_bar() if terminal else None
     lines = None if terminal else ProgressLines()
@@ -172,6 +168,8 @@ def run(
             state["started"] = True
             if lines:
                 lines.begin(done, work)
+            if bar is not None:
+                bar.update(state["task"], t0=time.monotonic(), w0=work)
         if bar is not None:
             bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
         if lines:
@@ -179,11 +177,14 @@ def run(
 
     start = time.perf_counter()
     try:
-        with bar if bar is not None else contextlib.nullcontext():
+        with interrupts(), phase_lines(err), bar if bar is not None else contextlib.nullcontext():
             result = run_suite(options, progress=progress, on_start=on_start)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         where = state.get("run_dir")
-        raise SafeevalError(f"interrupted; finished records are kept; resume with --resume {where}") from None
+        stopped = SafeevalError(f"interrupted; every finished record is kept in {where}; "
+                                f"resume with --resume {where}" if where else "interrupted before the run began")
+        stopped.exit_code = INTERRUPTED
+        raise stopped from None
     except SafeevalError as exc:
         if state.get("run_dir") and "--resume" not in str(exc):
             hinted = SafeevalError(f"{exc}; resume with --resume {state['run_dir']}")
@@ -193,6 +194,14 @@ def run(
     if as_json:
         print_json({"run_dir": str(result.run_dir), **result.summary})
         return
-    for title, rows in report.tables(result.summary).items():
-        print_table(title, rows)
+    print_report(result.summary, report_context(result.run_dir)[0])
     out.print(f"wrote {result.run_dir} ({result.new_records} new records, {time.perf_counter() - start:.0f} s)")
+
+
+# `safeeval run`'s parameters: one per declared run option (engine.options), then --json.
+run.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+    inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+    *(_cli_param(name, declared) for name, declared in cli_options().items()),
+    inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                      default=typer.Option(False, "--json", help="Print the summary as JSON on stdout.")),
+])

@@ -395,6 +395,4 @@ def place(model: ModelAdapter, judges: dict[str, Judge],
     """The runner's hook: Ray-backed model and judges for `--executor ray`, else unchanged."""
     if options.executor != "ray":
         return model, judges
-    return distribute(model, judges, RayOptions(
-        address=options.ray_address, workers=options.workers,
-        gpus_per_worker=options.gpus_per_worker, judge_gpus=options.judge_gpus))
+    return distribute(model, judges, RayOptions(**options.ray_kwargs()))

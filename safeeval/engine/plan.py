@@ -4,50 +4,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from safeeval.engine.options import RunOptions
 from safeeval.registry import discover_tasks, select_tasks
 from safeeval.schema import GenerateConfig, Prompt, Sample, stable_hash
 from safeeval.tasks.attacks import get_attack, select_attacks
 from safeeval.tasks.loader import Task
 
-
-class RunOptions(BaseModel):
-    """Everything `safeeval run` was asked to do (the CLI fills it, the library runs it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = "smollm2"
-    tasks: str = "all"
-    tasks_dirs: list[Path] = Field(default_factory=list)
-    data_files: dict[str, str] = Field(default_factory=dict)
-    attacks: str = "none"
-    judge: str | None = None
-    judge_model: str | None = None
-    limit: int | None = None
-    seed: int = 0
-    temperature: float = 0.0
-    max_tokens: int | None = None
-    out: Path = Path("results")
-    run_id: str | None = None
-    resume: Path | None = None
-    concurrency: int | None = None
-    batch_size: int | None = None
-    base_url: str | None = None
-    max_retries: int | None = None
-    timeout: float | None = None
-    no_cache: bool = False        # bypass the shared response/verdict cache
-    retry_errors: bool = False    # with resume: redo the samples whose record holds an error
-    # Scaling out (engine.shard, engine.distributed): one deterministic slice, and where it runs.
-    shard: str | None = None      # "i/n": only the work items whose key hashes to i mod n
-    executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = None
-    workers: int | None = None
-    gpus_per_worker: float = 0.0
-    judge_gpus: float = 0.0
+__all__ = ["RunOptions", "WorkItem", "expand", "pick_samples", "resolve_tasks"]
 
 
 @dataclass

@@ -32,7 +32,7 @@ from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
-from safeeval.judges import Judge, load_judge
+from safeeval.judges import Judge, load_judge, task_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
                              TaskInfo, utcnow)
@@ -86,8 +86,8 @@ def new_run_id(model: str) -> str:
 
 def load_judges(tasks: list[Task], options: RunOptions) -> dict[str, Judge]:
     """One judge object per judge name used by the selected tasks."""
-    names = {options.judge or t.spec.judge for t in tasks}
-    return {name: load_judge(name, model=options.judge_model) for name in sorted(names)}
+    names = {task_judge(t.spec, options.judge, options.judge_model) for t in tasks}
+    return {name: load_judge(name, extra_dirs=options.judges_dirs, model=options.judge_model) for name in sorted(names)}
 
 
 def build_manifest(run_id: str, model: ModelAdapter, tasks: list[Task], attacks: list[str],
@@ -153,7 +153,7 @@ async def judge_records(records: list[SampleRecord], judges: dict[str, CachedJud
 async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[str, CachedJudge],
                           options: RunOptions, store: RunStore, model_id: str) -> list[SampleRecord]:
     """Score a batch with each item's judge (cached verdicts reused), append the records and return them."""
-    specs = {item.prompt.key: item.task.spec.judge for item, _ in batch}
+    specs = {item.prompt.key: task_judge(item.task.spec, judge_model=options.judge_model) for item, _ in batch}
     records = [make_record(item, response, [], model_id) for item, response in batch]
     records = await judge_records(records, judges, options.judge, lambda r: specs[r.key])
     # fsync on a worker thread: requests already in flight keep completing meanwhile.
@@ -163,7 +163,7 @@ async def judge_and_write(batch: list[tuple[WorkItem, Response]], judges: dict[s
 
 def save_options(run_dir: Path, options: RunOptions) -> None:
     """Keep the run's options beside it, so --resume/--retry-errors need only the folder."""
-    data = options.model_dump(mode="json", exclude={"resume", "retry_errors"})
+    data = options.saved()
     if data.get("base_url"):
         from safeeval.models.openai_api import public_url
 
@@ -229,8 +229,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
     items, attacks = expand(tasks, options)
     items = select_shard(items, options.shard)  # --shard i/n: one deterministic slice
     judges = load_judges(tasks, options)
-    model = load_model(options.model, concurrency=options.concurrency, batch_size=options.batch_size,
-                       base_url=options.base_url, max_retries=options.max_retries, timeout=options.timeout)
+    model = load_model(options.model, **options.adapter_kwargs())
     model, judges = place(model, judges, options)  # --executor ray: Ray actors generate and judge
     if options.resume:
         run_dir = Path(options.resume)
