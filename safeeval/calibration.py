@@ -16,6 +16,7 @@ carries the card's own uncertainty as well as the run's sampling error.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -157,12 +158,31 @@ def corrected_rate(k: int, n: int, card: CalibrationCard, draws: int = 4000, see
     return {"rate": point, "ci_low": float(low), "ci_high": float(high)}
 
 
-def _task_correction(records: list[SampleRecord], extra: Iterable[Path]) -> dict[str, Any]:
-    """The correction block of one task's records (all judged by one judge)."""
-    verdicts = [(r.verdicts[0], r.violation) for r in records if r.verdicts and r.violation is not None]
-    if not verdicts:
+# One verdict as corrections see it: (judge, judge version, prompt hash, label, violation).
+VerdictKey = tuple[str, str, str, str, bool]
+
+
+def verdict_counts(records: Iterable[SampleRecord]) -> dict[str, Counter[VerdictKey]]:
+    """Per task, how many conclusive primary verdicts of each kind: all a correction reads."""
+    counts: dict[str, Counter[VerdictKey]] = {}
+    for rec in records:
+        add_verdict(counts, rec)
+    return counts
+
+
+def add_verdict(counts: dict[str, Counter[VerdictKey]], rec: SampleRecord) -> None:
+    """Count one record's primary verdict (conclusive ones only); the summary streams records through this."""
+    if rec.verdicts and rec.violation is not None:
+        v = rec.verdicts[0]
+        counts.setdefault(rec.task, Counter())[(v.judge, v.judge_version, v.prompt_hash, v.label,
+                                                bool(rec.violation))] += 1
+
+
+def task_correction(counts: Counter[VerdictKey], extra: Iterable[Path] = ()) -> dict[str, Any]:
+    """The correction block of one task's conclusive verdicts (all by one judge)."""
+    if not counts:
         return {"corrected": None, "correction_note": "no scored records"}
-    ids = {(v.judge, v.judge_version, v.prompt_hash) for v, _ in verdicts}
+    ids = {key[:3] for key in counts}
     if len(ids) > 1:
         return {"corrected": None, "correction_note": "records were scored by more than one judge"}
     judge, version, phash = ids.pop()
@@ -170,13 +190,13 @@ def _task_correction(records: list[SampleRecord], extra: Iterable[Path]) -> dict
     if card is None:
         return {"corrected": None, "correction_note": where}
     positive = set(card.positive_labels)
-    same = all((v.label in positive) == bool(viol) for v, viol in verdicts)
-    flipped = all((v.label in positive) != bool(viol) for v, viol in verdicts)
+    same = all((label in positive) == viol for (*_, label, viol) in counts)
+    flipped = all((label in positive) != viol for (*_, label, viol) in counts)
     if not (same or flipped):
         return {"corrected": None, "correction_note": f"the task counts violations by labels other than the card's "
                                                       f"positive class {sorted(positive)}"}
-    k = sum(v.label in positive for v, _ in verdicts)
-    result = corrected_rate(k, len(verdicts), card)
+    k = sum(c for (*_, label, _), c in counts.items() if label in positive)
+    result = corrected_rate(k, sum(counts.values()), card)
     if flipped and result["rate"] is not None:  # the task's violation is the card's negative class
         result = {"rate": 1 - result["rate"], "ci_low": 1 - result["ci_high"], "ci_high": 1 - result["ci_low"]}
     result["card"] = {"path": where, "dataset": card.dataset.name, "dataset_sha256": card.dataset.sha256,
@@ -184,14 +204,12 @@ def _task_correction(records: list[SampleRecord], extra: Iterable[Path]) -> dict
     return {"corrected": result}
 
 
-def add_corrections(summary: dict[str, Any], records: list[SampleRecord],
+def add_corrections(summary: dict[str, Any], records: Iterable[SampleRecord] | dict[str, Counter[VerdictKey]],
                     cards: Iterable[Path] = ()) -> dict[str, Any]:
-    """Add a judge-corrected rate (or a note why there is none) to each task of a summary."""
-    by_task: dict[str, list[SampleRecord]] = {}
-    for rec in records:
-        by_task.setdefault(rec.task, []).append(rec)
+    """Add a judge-corrected rate (or a note why there is none) to each task of a summary,
+    from the records or from their `verdict_counts`."""
+    counts = records if isinstance(records, dict) else verdict_counts(records)
     extra = list(cards)
     for name, entry in summary.get("tasks", {}).items():
-        entry.update(_task_correction(by_task.get(name, []), extra))
+        entry.update(task_correction(counts.get(name, Counter()), extra))
     return summary
-
