@@ -89,7 +89,7 @@ class TaskSpec(Strict):
     category: Category
     subcategory: str = ""
     description: str = ""
-    kind: Literal["generation", "choice", "canary", "tool", "multiturn"] = "generation"
+    kind: Literal["generation", "choice", "canary", "tool", "multiturn", "agent"] = "generation"
     measure: Measure = "violation"
     data: str = "data.jsonl"
     source: str | None = None          # a public-benchmark source name instead of `data`
@@ -160,6 +160,9 @@ class Response(Strict):
     cut: str | None = None
     endpoint: str | None = None       # the server that answered (its URL without credentials), for openai:
     tool_protocol: str | None = None  # how tools were offered: "native" (API tools) or "text" (toolcalls.py)
+    # A multi-step agent episode (task kind "agent", safeeval.agents): every step's text, calls and
+    # tool results, the final state. The response's text is the last step's, tool_calls every call made.
+    episode: dict[str, Any] | None = None
 
 
 class Verdict(Strict):
