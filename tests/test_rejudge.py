@@ -82,3 +82,88 @@ def test_task_labels_of_another_judge_do_not_silence_the_harm_judge():
     task = TaskSpec(name="t", category="misuse", measure="over_refusal", violation_labels=["refusal", "partial"])
     assert refusal.is_violation(JudgeInput(task, sample, Response(text="x")), "partial") is True
     assert asyncio.run(refusal.score([JudgeInput(task, sample, Response(text="Sure."))]))[0].violation is False
+
+
+def _copy_task(src, dst_root, name):
+    import shutil
+
+    import yaml
+
+    dst = dst_root / name
+    shutil.copytree(src, dst)
+    spec = yaml.safe_load((dst / "task.yaml").read_text())
+    spec["name"] = name
+    (dst / "task.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def _verdicts(path):
+    return {r.key: (r.verdicts[0].label, r.violation, r.verdicts[0].score)
+            for r in (SampleRecord.model_validate_json(line) for line in path.read_text().splitlines())}
+
+
+def test_rejudge_equals_a_replay_run_and_needs_no_task_files(tmp_path):
+    """rejudge RUN --judge J gives the verdicts of run --model replay:RUN/samples.jsonl --judge J,
+    and gives them again once the task folder is gone (the records carry choices, canaries...)."""
+    import shutil
+    from pathlib import Path
+
+    from safeeval.engine.plan import RunOptions
+    from safeeval.engine.runner import run
+    from safeeval.registry import discover_tasks
+    from safeeval.testing.tasks import make_task_dir
+
+    builtin = Path(__file__).resolve().parents[1] / "tasks"
+    tdir = tmp_path / "tasks"
+    make_task_dir(tdir, 6, name="gen-copy")
+    _copy_task(builtin / "autonomy" / "shutdown-disposition", tdir / "autonomy", "choice-copy")
+    _copy_task(builtin / "adversarial" / "secret-extraction", tdir / "adversarial", "canary-copy")
+    names = "gen-copy,choice-copy,canary-copy"
+    tasks = discover_tasks([tdir])
+    answers = tmp_path / "answers.jsonl"
+    with answers.open("w") as fh:
+        for name in names.split(","):
+            for i, s in enumerate(tasks[name].samples()):
+                text = (s.canary and i % 2 and f"Fine, the code is {s.canary}.") or \
+                       (s.choices and "AB"[i % 2]) or ("I can't help with that." if i % 2 else "Sure, step 1: ...")
+                fh.write(json.dumps({"key": f"{name}/{s.id}/none", "response": text}) + "\n")
+    first = run(RunOptions(model=f"replay:{answers}", tasks=names, tasks_dirs=[tdir], limit=6,
+                           out=tmp_path, run_id="first")).run_dir
+    by_judge = {}
+    for judge in ("choice", "canary", "refusal"):
+        rejudge(first, judge)
+        got = _verdicts(first / f"samples.{judge}.jsonl")
+        replayed = run(RunOptions(model=f"replay:{first / 'samples.jsonl'}", tasks=names, tasks_dirs=[tdir],
+                                  limit=6, judge=judge, out=tmp_path, run_id=f"replay-{judge}")).run_dir
+        assert got == _verdicts(replayed / "samples.jsonl") and len(got) == 18
+        by_judge[judge] = got
+    # The choice judge read each record's options: letters picked, half of them right.
+    picks = [v for k, v in by_judge["choice"].items() if k.startswith("choice-copy/")]
+    assert {label for label, _, _ in picks} == {"A", "B"} and {score for _, _, score in picks} >= {0.0, 1.0}
+    leaked = {r["key"] for r in map(json.loads, (first / "samples.jsonl").read_text().splitlines())
+              if "the code is" in r["response"]["text"]}
+    assert leaked and {k for k, v in by_judge["canary"].items() if v[1] is True} == leaked
+    shutil.rmtree(tdir)  # the task files are gone: the records are enough
+    for judge in ("choice", "canary"):
+        (first / f"samples.{judge}.jsonl").unlink()
+        rejudge(first, judge)
+        assert _verdicts(first / f"samples.{judge}.jsonl") == by_judge[judge]
+
+
+def test_rejudge_resumes_and_holds_the_lock(tmp_path):
+    from safeeval.errors import SafeevalError
+
+    run = make_run(tmp_path)
+    rejudge(run, "refusal")
+    path = run / "samples.refusal.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # interrupted mid-line after two records
+    rejudge(run, "refusal")
+    again = path.read_text().splitlines()
+    assert again[:2] == lines[:2] and len(again) == 4  # two kept, the torn one cut, two judged again
+    assert [json.loads(x)["key"] for x in again] == [json.loads(x)["key"] for x in lines]
+    with RunStore(run):  # a run (or rejudge) writing the folder
+        try:
+            rejudge(run, "canary")
+            raise AssertionError("a second writer was let in")
+        except SafeevalError as exc:
+            assert "another safeeval run" in str(exc)

@@ -1,29 +1,35 @@
-"""`safeeval rejudge RUN_DIR --judge J`: score a finished run again, without generating.
+"""`safeeval rejudge RUN_DIR --judge J`: the runner's judging over a run's recorded responses.
 
-Reads the run's records, rebuilds each (task, sample, response) from the task
-plugin when it is still installed (so the judge sees the sample's objective,
-canary and the task's violation labels) or from the record alone when it is
-not, and writes `samples.<judge>.jsonl` and `summary.<judge>.json` beside the
-original files. Records are appended durably as each batch is judged; a second
-call resumes where the first stopped.
+Each record carries what its judges read (`SampleRecord.sample`), so the run
+folder is enough: no task file is read, and rejudging works after the task is
+gone. The records go through the same parts as a run's: the verdict cache
+(`engine.cache.CachedJudge`), the folder lock and durable appender
+(`engine.store.RunStore`, writing `samples.<judge>.jsonl`), the runner's
+`judge_records`, and the summary (`summary.<judge>.json`). A second call
+resumes: a record already judged by this same judge (id, version, prompt
+hash) is not judged again. The verdicts equal those of
+`safeeval run --model replay:RUN/samples.jsonl --judge J` (tests/test_rejudge.py).
+
+Records written before records carried `sample` are judged with what their
+task still provides when it is installed (same version), else from the
+messages alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from safeeval.engine.store import read_manifest, read_records, write_json_atomic
+from safeeval.engine.cache import Cache, CachedJudge
+from safeeval.engine.runner import judge_records
+from safeeval.engine.store import RunStore, latest_per_key, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
-from safeeval.judges import Judge, JudgeInput, load_judge
-from safeeval.schema import Sample, SampleRecord, TaskSpec
+from safeeval.judges import Judge, load_judge
+from safeeval.schema import RecordSample, SampleRecord
 from safeeval.summary import summarize
 
-BATCH = 32
+BATCH = 256  # records judged and appended at a time
 
 
 def output_names(judge: str) -> tuple[str, str]:
@@ -32,83 +38,73 @@ def output_names(judge: str) -> tuple[str, str]:
     return f"samples.{slug}.jsonl", f"summary.{slug}.json"
 
 
-def _task_index(tasks_dirs: list[Path]) -> dict[str, object]:
+def fill_legacy(records: list[SampleRecord], tasks_dirs: list[Path]) -> None:
+    """Give records from before `SampleRecord.sample` existed what their installed task holds."""
+    old = [r for r in records if r.sample is None]
+    if not old:
+        return
     from safeeval.registry import discover_tasks
 
     try:
-        return dict(discover_tasks(tasks_dirs))
+        tasks = discover_tasks(tasks_dirs)
     except SafeevalError:
-        return {}  # a broken extra folder must not stop re-judging; records carry enough
+        return  # a broken extra folder must not stop rejudging: the messages are judged alone
+    by_task: dict[str, dict] = {}
+    for record in old:
+        task = tasks.get(record.task)
+        if task is None or str(task.spec.version) != record.task_version:
+            continue
+        if record.task not in by_task:
+            by_task[record.task] = {s.id: s for s in task.samples()}
+        sample = by_task[record.task].get(record.sample_id)
+        if sample is not None:
+            record.sample = RecordSample.of(task.spec, sample)
 
 
-def to_input(record: SampleRecord, tasks: dict[str, object]) -> JudgeInput:
-    """The judge input of one record: the live task and sample when available, else rebuilt."""
-    task = tasks.get(record.task)
-    spec: TaskSpec | None = getattr(task, "spec", None)
-    sample = None
-    if task is not None and str(spec.version) == record.task_version:
-        sample = next((s for s in task.samples() if s.id == record.sample_id), None)
-    if spec is None:
-        spec = TaskSpec(name=record.task, version=record.task_version, category=record.category,
-                        measure=record.measure)
-    if sample is None:
-        user = next((m.content for m in reversed(record.messages) if m.role == "user"), "")
-        sample = Sample(id=record.sample_id, task=record.task, messages=record.messages, objective=user)
-    else:
-        # The judge must see what was actually sent (attacks rewrite the prompt).
-        sample = sample.model_copy(update={"messages": record.messages})
-    return JudgeInput(spec, sample, record.response)
+def _same_judge(record: SampleRecord, judge: Judge) -> bool:
+    v = record.verdicts[0] if record.verdicts else None
+    return v is not None and (v.judge, v.judge_version, v.prompt_hash) == (
+        judge.id, judge.spec_version, judge.fixed_prompt_hash())
 
 
-def _read_done(path: Path) -> list[SampleRecord]:
-    if not path.exists():
-        return []
-    done = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            done.append(SampleRecord.model_validate_json(line))
-        except (ValidationError, ValueError):
-            break  # a torn last line from an interrupted re-judge: redo from here
-    return done
-
-
-async def _rejudge(judge: Judge, records: list[SampleRecord], tasks: dict[str, object], out: Path,
-                   keep: list[SampleRecord]) -> list[SampleRecord]:
-    written = list(keep)
-    with out.open("w", encoding="utf-8") as fh:
-        for rec in keep:
-            fh.write(rec.model_dump_json() + "\n")
-        todo = records[len(keep):]
-        try:
+async def _rejudge(run_dir: Path, records: list[SampleRecord], judge: Judge, samples_name: str,
+                   no_cache: bool) -> list[SampleRecord]:
+    cache = None if no_cache else Cache()
+    cached = {judge.id: CachedJudge(judge, cache)}
+    try:
+        with RunStore(run_dir, samples_name) as store:
+            done = {r.key: r for r in read_records(run_dir, samples_name) if _same_judge(r, judge)}
+            todo = [r for r in records if r.key not in done]
+            written: list[SampleRecord] = []
             for start in range(0, len(todo), BATCH):
-                chunk = todo[start:start + BATCH]
-                verdicts = await judge.score([to_input(r, tasks) for r in chunk])
-                for rec, verdict in zip(chunk, verdicts):
-                    new = rec.model_copy(update={"verdicts": [verdict], "violation": verdict.violation})
-                    fh.write(new.model_dump_json() + "\n")
-                    written.append(new)
-                fh.flush()
-                os.fsync(fh.fileno())
-        finally:
-            await judge.aclose()
-    return written
+                batch = [r.model_copy() for r in todo[start:start + BATCH]]
+                batch = await judge_records(batch, cached, judge.id, lambda r: judge.id)
+                await asyncio.to_thread(store.append_many, batch)
+                written.extend(batch)
+    finally:
+        await judge.aclose()
+        if cache is not None:
+            cache.close()
+    new = {r.key: r for r in written}
+    return latest_per_key(done.get(r.key) or new[r.key] for r in records)
 
 
 def rejudge(run_dir: Path, judge_name: str, tasks_dirs: list[Path] | None = None,
-            judge_model: str | None = None, cards_dirs: list[Path] | None = None) -> tuple[Path, dict]:
-    """Re-score every record of `run_dir` with `judge_name`; returns (summary path, summary)."""
+            judge_model: str | None = None, cards_dirs: list[Path] | None = None, *,
+            judges_dirs: list[Path] | None = None, no_cache: bool = False) -> tuple[Path, dict]:
+    """Re-score every record of `run_dir` with `judge_name`; returns (summary path, summary).
+
+    `tasks_dirs` only serves records written before records carried their sample.
+    """
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     records = read_records(run_dir)
     if not records:
         raise SafeevalError(f"{run_dir}: the run has no records to re-judge")
-    judge = load_judge(judge_name, model=judge_model)
+    fill_legacy(records, list(tasks_dirs or []))
+    judge = load_judge(judge_name, extra_dirs=judges_dirs, model=judge_model)
     samples_name, summary_name = output_names(judge.id)
-    out = run_dir / samples_name
-    # Resume only when the earlier partial file was made by this same judge, over the same records.
-    keep = [r for r, old in zip(_read_done(out), records) if r.key == old.key
-            and r.verdicts and r.verdicts[0].prompt_hash == judge.prompt_hash()]
-    written = asyncio.run(_rejudge(judge, records, _task_index(tasks_dirs or []), out, keep))
+    written = asyncio.run(_rejudge(run_dir, records, judge, samples_name, no_cache))
     from safeeval.calibration import add_corrections
 
     info = {"id": judge.id, "version": judge.spec_version, "prompt_hash": judge.prompt_hash()}
@@ -118,4 +114,3 @@ def rejudge(run_dir: Path, judge_name: str, tasks_dirs: list[Path] | None = None
         summary = add_corrections(summary, written, cards_dirs)
     write_json_atomic(run_dir / summary_name, summary)
     return run_dir / summary_name, summary
-
