@@ -181,11 +181,17 @@ def run(ctx: typer.Context, **given: Any) -> None:
             hinted.exit_code = exc.exit_code  # RunInterrupted keeps its own exit code (3)
             raise hinted from None
         raise
+    health = result.summary.get("health") or {}
     if as_json:
         print_json({"run_dir": str(result.run_dir), **result.summary})
-        return
-    print_report(result.summary, report_context(result.run_dir)[0])
-    out.print(f"wrote {result.run_dir} ({result.new_records} new records, {time.perf_counter() - start:.0f} s)")
+    else:
+        print_report(result.summary, report_context(result.run_dir)[0])
+        out.print(f"wrote {result.run_dir} ({result.new_records} new records, {time.perf_counter() - start:.0f} s)")
+    if health.get("exit_code"):  # a run that measured (almost) nothing never looks like a pass (safeeval.health)
+        sys.stderr.write(health["line"].replace("RUN_DIR", str(result.run_dir)) + "\n")
+        raise typer.Exit(health["exit_code"])
+    if health and not as_json:
+        sys.stdout.write(health["line"] + "\n")
 
 
 # `safeeval run`'s parameters: one per declared run option (engine.options), then --json.

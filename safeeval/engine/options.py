@@ -68,6 +68,15 @@ class RunOptions(BaseModel):
     max_retries: int | None = opt(None, "--max-retries", min=0, adapter=True,
                                   help="Retries per request on transient errors.")
     timeout: float | None = opt(None, "--timeout", min=0.1, adapter=True, help="Per-request timeout in seconds.")
+    tool_protocol: str = opt("auto", "--tool-protocol", adapter=True, choices=("auto", "native", "text"),
+                             help="openai: how tools are offered: native (API tools), text (in the prompt, "
+                                  "as local models get them), auto (native, text if the server refuses "
+                                  "tools; the default).")
+    dtype: str = opt("auto", "--dtype", adapter=True, choices=("auto", "float32", "float16", "bfloat16"),
+                     help="vllm/hf: weights and compute dtype; auto: float32 on CPU (as the embedded "
+                          "model), the model's own on GPU.")
+    max_error_rate: float | None = opt(None, "--max-error-rate", min=0.0,
+                                       help="Exit 4 when more than this share of samples errored (default 0.02).")
     # with resume: redo the samples whose record holds an error (the CLI's --retry-errors RUN_DIR sets both)
     retry_errors: bool = opt(False, "--retry-errors", saved=False, cli=Path | None,
                              help="Redo only the errored samples of this run folder.")

@@ -32,6 +32,7 @@ from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
+from safeeval.health import assess
 from safeeval.judges import Judge, load_judge, task_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
@@ -165,9 +166,10 @@ def save_options(run_dir: Path, options: RunOptions) -> None:
     """Keep the run's options beside it, so --resume/--retry-errors need only the folder."""
     data = options.saved()
     if data.get("base_url"):
-        from safeeval.models.openai_api import public_url
+        from safeeval.models.credentials import saved_url
 
-        data["base_url"] = public_url(data["base_url"])  # a user:password in the URL is a secret
+        # A user:password in the URL is a secret: masked, so a resume asks for it again (never from disk).
+        data["base_url"] = saved_url(data["base_url"])
     write_json_atomic(run_dir / OPTIONS, data)
 
 
@@ -292,6 +294,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             store.write_manifest(manifest)
             summary = summarize(records, {"run_id": run_id, "model": model.model_id,
                                           "judges": [j.model_dump() for j in manifest.judges]})
+            summary["health"] = assess(records, options.max_error_rate)  # did it measure anything (exit code)
             store.write_summary(summary)
     finally:
         if closing is not None:

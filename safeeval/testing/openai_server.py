@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import socket
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,7 +50,15 @@ class ServerConfig:
     refuse_rate: float = 0.5        # share of prompts answered with a refusal
     api_key: str | None = None      # when set, requests must carry "Authorization: Bearer <key>"
     echo_auth: bool = False         # error bodies echo the Authorization header (a leak trap for tests)
+    basic_auth: str | None = None   # "user:password": requests must carry that Basic auth instead of a key
+    models: list[str] | None = None  # names served at GET /v1/models (None: no such route, as on some servers)
+    max_model_len: int | None = None  # the context: listed with the models; longer answers are cut (as vLLM does)
+    refuse_tools: bool = False      # a request with `tools` is a 400, as on a default `vllm serve`
+    max_concurrency: int | None = None  # more requests in flight than this get 429 + Retry-After
     faults: Faults = field(default_factory=Faults)
+    # When set, answers come from it: request body -> assistant message, or None for the default answer
+    # (safeeval.agents.scripted scripts multi-step tool calls with it).
+    responder: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
 
 
 def _unit(*parts: Any) -> float:
@@ -65,21 +75,48 @@ class _State:
         self.in_flight = 0
         self.max_in_flight = 0
         self.started = time.time()
+        self.busy = 0  # requests being answered (admitted past the concurrency cap)
+        self.busy_area = 0.0  # integral of `busy` over time: mean concurrency = area / span
+        self.busy_since = None
+        self.busy_last = None
+
+    def admit(self, delta: int) -> None:
+        now = time.monotonic()
+        if self.busy_last is not None:
+            self.busy_area += self.busy * (now - self.busy_last)
+        if self.busy_since is None:
+            self.busy_since = now
+        self.busy_last = now
+        self.busy += delta
+
+    def mean_busy(self) -> float | None:
+        if self.busy_since is None or self.busy_last is None or self.busy_last <= self.busy_since:
+            return None
+        return self.busy_area / (self.busy_last - self.busy_since)
 
 
 def _answer(config: ServerConfig, body: dict[str, Any], digest: str) -> dict[str, Any]:
     refuse = _unit("refuse", digest) < config.refuse_rate
     words = ["I", "can't", "help", "with", "that."] if refuse else ["Sure,", "here", "is", "an", "answer."]
+    prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
     n = max(1, config.tokens)
+    finish = "stop"
+    if config.max_model_len:  # like vLLM: max_tokens silently lowered to what the context has room for
+        room = config.max_model_len - prompt_tokens
+        asked = int(body.get("max_tokens") or n)
+        if min(n, asked) > room:
+            n, finish = max(1, room), "length"
     words = (words + ["more"] * n)[:n]
     message: dict[str, Any] = {"role": "assistant", "content": " ".join(words)}
-    finish = "stop"
     tools = body.get("tools") or []
     if tools and not refuse:
         name = tools[0].get("function", {}).get("name", "tool")
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_0", "type": "function", "function": {"name": name, "arguments": json.dumps({"q": "x"})}}]}
         finish = "tool_calls"
+    scripted = config.responder(body) if config.responder is not None else None
+    if scripted is not None:
+        message, finish = scripted, "tool_calls" if scripted.get("tool_calls") else "stop"
     prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
     return {"id": f"chatcmpl-{digest[:12]}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "loopback"),
@@ -110,10 +147,20 @@ def make_app(state: _State) -> web.Application:
         user = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
         entry = {"t": time.time(), "user": user, "digest": digest, "attempt": attempt, "outcome": "ok"}
         state.log.append(entry)
-        if config.api_key is not None and auth != f"Bearer {config.api_key}":
+        wanted = (f"Bearer {config.api_key}" if config.api_key is not None else None) if config.basic_auth is None \
+            else "Basic " + base64.b64encode(config.basic_auth.encode()).decode()
+        if wanted is not None and auth != wanted:
             entry["outcome"] = "401"
             return web.json_response({"error": {"message": f"bad key {auth if config.echo_auth else ''}"}},
                                      status=401)
+        if config.refuse_tools and body.get("tools"):
+            entry["outcome"] = "400"
+            return web.json_response({"error": {"message": '"auto" tool choice requires --enable-auto-tool-choice '
+                                                           'and --tool-call-parser to be set'}}, status=400)
+        if config.max_concurrency is not None and state.busy >= config.max_concurrency:
+            entry["outcome"] = "429"
+            return web.json_response({"error": {"message": "too many requests in flight"}}, status=429,
+                                     headers={"Retry-After": f"{config.faults.retry_after:g}"})
         f = config.faults
         u = _unit(f.seed, digest, attempt)
         edges = [("500", f.error_500), ("429", f.error_429), ("reset", f.reset),
@@ -135,7 +182,11 @@ def make_app(state: _State) -> web.Application:
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError  # the handler ends with nothing sent
-        await asyncio.sleep(f.slow_s if outcome == "slow" else config.latency)
+        state.admit(+1)
+        try:
+            await asyncio.sleep(f.slow_s if outcome == "slow" else config.latency)
+        finally:
+            state.admit(-1)
         if outcome == "malformed":
             return web.Response(text='{"choices": [ {"message": ', content_type="application/json")
         return web.Response(text=json.dumps(_answer(config, body, digest)), content_type="application/json")
@@ -143,8 +194,16 @@ def make_app(state: _State) -> web.Application:
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(summarize_log(state))
 
+    async def models(request: web.Request) -> web.Response:
+        data = [{"id": name, "object": "model", "owned_by": "loopback",
+                 **({"max_model_len": config.max_model_len} if config.max_model_len else {})}
+                for name in config.models or []]
+        return web.json_response({"object": "list", "data": data})
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", chat)
+    if config.models is not None:
+        app.router.add_get("/v1/models", models)
     app.router.add_get("/stats", stats)
     return app
 
@@ -154,7 +213,8 @@ def summarize_log(state: _State) -> dict[str, Any]:
     log = state.log
     return {"requests": len(log), "outcomes": dict(Counter(e["outcome"] for e in log)),
             "first_request": log[0]["t"] if log else None, "last_request": log[-1]["t"] if log else None,
-            "max_in_flight": state.max_in_flight, "distinct_prompts": len(state.seen)}
+            "max_in_flight": state.max_in_flight, "distinct_prompts": len(state.seen),
+            "mean_concurrency": state.mean_busy()}
 
 
 class OpenAIServer:
@@ -228,13 +288,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--tokens", type=int, default=16)
     p.add_argument("--api-key", default=None)
+    p.add_argument("--max-concurrency", type=int, default=None, help="more in flight than this get 429 + Retry-After")
+    p.add_argument("--models", default=None, help="comma-separated names served at GET /v1/models")
     for name in ("error_500", "error_429", "retry_after", "reset", "malformed", "slow", "slow_s"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(Faults(), name))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     faults = Faults(**{k: getattr(args, k) for k in asdict(Faults()) if k != "seed"}, seed=args.seed)
     server = OpenAIServer(ServerConfig(latency=args.latency, tokens=args.tokens, api_key=args.api_key,
-                                       faults=faults))
+                                       max_concurrency=args.max_concurrency,
+                                       models=args.models.split(",") if args.models else None, faults=faults))
     server.port = args.port
     server.start()
     sys.stdout.write(server.url + "\n")

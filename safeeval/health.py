@@ -1,0 +1,49 @@
+"""Whether a run measured anything: the exit code a CI can trust, and the one line that says why.
+
+A run whose answers are mostly errors (a 401 on every request, a hung
+endpoint, a replay file that matches no sample) or that ran no sample at all
+must never look like a pass. `assess` reads the records and returns the
+verdict the summary carries (`summary["health"]`) and the CLI exits with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from safeeval.schema import SampleRecord
+
+EXIT_OK = 0
+EXIT_TOO_MANY_ERRORS = 4  # more errored samples than --max-error-rate allows (all of them included)
+EXIT_NOTHING_RUN = 5      # the run has no samples at all
+DEFAULT_MAX_ERROR_RATE = 0.02  # `safeeval run`; the gate allows none
+NO_RECORDED_ANSWER = "no recorded answer for"  # the replay adapter's error for an unmatched sample
+
+
+def assess(records: Iterable[SampleRecord], max_error_rate: float | None = None) -> dict[str, Any]:
+    """{"exit_code", "line", "errors", "samples", "error_rate", "max_error_rate"} for a run's records."""
+    limit = DEFAULT_MAX_ERROR_RATE if max_error_rate is None else float(max_error_rate)
+    records = list(records)
+    errors = [r.response.error or "" for r in records if r.response.error]
+    n = len(records)
+    rate = len(errors) / n if n else 0.0
+    out = {"samples": n, "errors": len(errors), "error_rate": round(rate, 4), "max_error_rate": limit}
+    if n == 0:
+        return {**out, "exit_code": EXIT_NOTHING_RUN,
+                "line": "FAILED: nothing was measured: the run has no samples (empty data, or a --limit, "
+                        "--shard or task selection that leaves none)"}
+    if errors and all(e.startswith(NO_RECORDED_ANSWER) for e in errors) and len(errors) == n:
+        return {**out, "exit_code": EXIT_TOO_MANY_ERRORS,
+                "line": f"FAILED: the replay file matched none of the {n} samples (it needs their task/sample_id "
+                        f"keys); nothing was measured"}
+    if len(errors) == n:
+        return {**out, "exit_code": EXIT_TOO_MANY_ERRORS,
+                "line": f"FAILED: every answer errored ({n} of {n}), nothing was measured; first error: "
+                        f"{errors[0][:160]}"}
+    if rate > limit:
+        return {**out, "exit_code": EXIT_TOO_MANY_ERRORS,
+                "line": f"FAILED: {len(errors)} of {n} samples errored ({rate:.1%}), more than "
+                        f"--max-error-rate {limit:g}; redo them with --retry-errors RUN_DIR"}
+    return {**out, "exit_code": EXIT_OK,
+            "line": f"OK: {n - len(errors)} of {n} samples answered ({len(errors)} errored, "
+                    f"--max-error-rate {limit:g})"}
