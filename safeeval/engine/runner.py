@@ -26,8 +26,9 @@ from typing import Any
 
 import safeeval
 from safeeval.engine.batching import quiet_batches, size_batches
-from safeeval.engine.cache import Cache, CachedJudge, cached_stream
+from safeeval.engine.cache import Cache, CachedJudge
 from safeeval.engine.distributed import place
+from safeeval.engine.driven import work_stream
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
@@ -197,14 +198,14 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
                               tick: Callable[[list[str]], None]) -> list[SampleRecord]:
     """Generate the pending prompts with the adapter, judge and append records as they finish.
 
-    This is the executor seam: another executor replaces `cached_stream(model, ...)`
+    This is the executor seam: another executor replaces `work_stream(model, ...)`
     with its own source of (prompt, response) pairs. Returns the records written, in order.
     A `RunInterrupted` from the model (endpoint gone, disk full) first writes
     the answers that came before it, then propagates.
     """
     by_key = {it.prompt.key: it for it in pending}
     written: list[SampleRecord] = []
-    stream = cached_stream(model, [it.prompt for it in pending], cache)
+    stream = work_stream(model, pending, cache)  # kinds with a driver (agent episodes): engine.driven
     # An endpoint's answers are judged at the pauses between its bursts, a local model's after
     # each LOCAL_BATCH (engine.batching); both at least every FLUSH_S, so a slow model still
     # lands records on disk. Closing the batches closes the stream: if writing fails, the

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from safeeval.errors import SafeevalError, UnknownNameError
-from safeeval.judges import bias, ensemble, harm, llm, refusal, simple, tools  # noqa: F401  (import registers the kinds)
+from safeeval.judges import agent, bias, ensemble, harm, llm, refusal, simple, tools  # noqa: F401  (import registers the kinds)
 from safeeval.judges.base import JUDGE_KINDS, Judge, JudgeInput
 from safeeval.registry import builtin_dir, entry_points
 from safeeval.schema import TaskSpec
