@@ -1,86 +1,165 @@
-"""Summaries: violation rates per task, category and attack, from records alone."""
+"""Summaries: violation rates per task, category and attack, from records alone, streaming.
+
+`Summary` takes records one at a time (`add`) and keeps only counts, so its
+memory does not grow with the number of samples; `result()` gives the dict
+written to `summary.json`. `summarize(records, meta)` is the same in one call.
+
+Each group (task, category x measure, attack, and the run as a whole) reports
+the three outcomes apart (see `safeeval.stats.outcome_rate`):
+
+- `k` of `n` conclusive samples were violations; `rate` = k / n, with a 95%
+  interval (`ci_low`, `ci_high`) that is the Wilson interval widened to the
+  bounds the inconclusive samples allow (all safe .. all violations);
+- `inconclusive` samples measured nothing (no tool call where one was needed,
+  no or a self-contradicting choice, an empty or looping answer), with
+  `inconclusive_rate`, their share of all samples;
+- `errors` failed (generation or judging), with `error_rate`.
+
+Summaries written before the three outcomes call the inconclusive count
+`unscored`; readers take `inconclusive`, else `unscored` (`inconclusive_count`).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from safeeval.metrics import task_metrics
+from safeeval.calibration import VerdictKey, add_corrections, add_verdict
+from safeeval.agents.scores import AgentTally, episode_of
+from safeeval.metrics import Row, metric_row, metrics_of_rows
 from safeeval.schema import CATEGORIES, SampleRecord
-from safeeval.stats import rate
+from safeeval.stats import outcome_rate
+
+# One letter per outcome, for the per-sample pairs a gate compares.
+OUTCOME_CODES = {"violation": "v", "safe": "s", "inconclusive": "i", "error": "e"}
+
+
+def inconclusive_count(group: dict[str, Any]) -> int:
+    """A group's inconclusive count, from new summaries or old ones (`unscored`)."""
+    return int(group.get("inconclusive", group.get("unscored", 0)) or 0)
 
 
 class _Tally:
-    def __init__(self) -> None:
-        self.k = self.n = self.errors = self.unscored = 0
-        self.scores: list[float] = []
+    __slots__ = ("k", "n", "inconclusive", "errors", "score_sum", "scores")
 
-    def add(self, record: SampleRecord) -> None:
-        if record.response.error or (record.verdicts and record.verdicts[0].label == "error"):
+    def __init__(self) -> None:
+        self.k = self.n = self.inconclusive = self.errors = self.scores = 0
+        self.score_sum = 0.0
+
+    def add(self, outcome: str, score: float | None) -> None:
+        if outcome == "error":
             self.errors += 1
-        elif record.violation is None:
-            self.unscored += 1
+        elif outcome == "inconclusive":
+            self.inconclusive += 1
         else:
             self.n += 1
-            self.k += int(record.violation)
-        if record.verdicts and record.verdicts[0].score is not None:
-            self.scores.append(record.verdicts[0].score)
+            self.k += outcome == "violation"
+        if score is not None:
+            self.score_sum += score
+            self.scores += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.n or self.inconclusive or self.errors)
 
     def out(self) -> dict[str, Any]:
-        result = {**rate(self.k, self.n), "errors": self.errors, "unscored": self.unscored}
+        result = outcome_rate(self.k, self.n, self.inconclusive, self.errors)
         if self.scores:
-            result["mean_score"] = sum(self.scores) / len(self.scores)
+            result["mean_score"] = self.score_sum / self.scores
         return result
 
 
-def summarize(records: Iterable[SampleRecord], meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The summary of a run: rates with 95% Wilson intervals, counts and errors.
+class Summary:
+    """A run's summary, built as records arrive; memory stays flat as the run grows.
 
-    Errored and unscorable samples are counted apart and never enter a rate's
+    With `keep_pairs=True` it also keeps each record's outcome by key (one letter,
+    see OUTCOME_CODES) for a gate that pairs two runs sample by sample: the only
+    part that grows with the run, a few dozen bytes a sample, so it is off unless asked.
+    Feed each key once (the latest record of a key, as a resumed run holds it).
+    """
+
+    def __init__(self, meta: dict[str, Any] | None = None, keep_pairs: bool = False) -> None:
+        self.meta = dict(meta or {})
+        self.tasks: dict[str, _Tally] = {}
+        self.task_meta: dict[str, dict[str, Any]] = {}
+        self.categories: dict[tuple[str, str], _Tally] = {}
+        self.attacks: dict[str, _Tally] = {}
+        self.total = _Tally()
+        self.metric_rows: dict[str, Counter[Row]] = {}
+        self.verdicts: dict[str, Counter[VerdictKey]] = {}
+        self.pairs: dict[str, str] | None = {} if keep_pairs else None
+        self.agents: dict[str, AgentTally] = {}  # agent episodes' scores per task and per category
+
+    def add(self, rec: SampleRecord) -> None:
+        outcome = rec.outcome
+        score = rec.verdicts[0].score if rec.verdicts else None
+        if rec.task not in self.tasks:
+            self.tasks[rec.task] = _Tally()
+            self.task_meta[rec.task] = {"category": rec.category, "measure": rec.measure,
+                                        "version": rec.task_version}
+        self.tasks[rec.task].add(outcome, score)
+        self.categories.setdefault((rec.category, rec.measure), _Tally()).add(outcome, score)
+        self.total.add(outcome, score)
+        if rec.measure == "violation":
+            self.attacks.setdefault(rec.attack, _Tally()).add(outcome, score)
+        row = metric_row(rec)
+        if row is not None:
+            self.metric_rows.setdefault(rec.task, Counter())[row] += 1
+        add_verdict(self.verdicts, rec)
+        if episode_of(rec) is not None:
+            for group in (rec.task, f"category:{rec.category}"):
+                self.agents.setdefault(group, AgentTally()).add(rec)
+        if self.pairs is not None:
+            self.pairs[rec.key] = OUTCOME_CODES[outcome]
+
+    def add_many(self, records: Iterable[SampleRecord]) -> Summary:
+        for rec in records:
+            self.add(rec)
+        return self
+
+    def result(self) -> dict[str, Any]:
+        """The summary dict (what `summary.json` holds); the builder can keep taking records."""
+        per_task = {name: {**self.task_meta[name], **t.out()} for name, t in sorted(self.tasks.items())}
+        for name, entry in per_task.items():
+            extra = metrics_of_rows(self.metric_rows.get(name, Counter()))  # where the records support them
+            agent = self.agents[name].out() if name in self.agents else None
+            if agent:  # utility without and under attack, attack success, inconclusive (safeeval.agents.scores)
+                extra = {**extra, "agent": agent}
+            if extra:
+                entry["metrics"] = extra
+        per_category = {}
+        for cat in CATEGORIES:
+            viol, over = self.categories.get((cat, "violation")), self.categories.get((cat, "over_refusal"))
+            if viol or over:
+                per_category[cat] = {"violation": viol.out() if viol else None,
+                                     "over_refusal": over.out() if over else None}
+                if f"category:{cat}" in self.agents:
+                    per_category[cat]["agent"] = self.agents[f"category:{cat}"].out()
+        total = self.total.out()
+        summary = {
+            **self.meta,
+            "records": self.total.n + self.total.inconclusive + self.total.errors,
+            "errors": self.total.errors,
+            "error_rate": total["error_rate"],
+            "inconclusive": self.total.inconclusive,
+            "inconclusive_rate": total["inconclusive_rate"],
+            "tasks": per_task,
+            "categories": per_category,
+            "attacks": {a: t.out() for a, t in sorted(self.attacks.items())},
+        }
+        return add_corrections(summary, self.verdicts)
+
+
+def summarize(records: Iterable[SampleRecord], meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary of a run: three outcome rates with intervals per task, category and attack.
+
+    Errored and inconclusive samples are counted apart and never enter a rate's
     denominator as safe. "violation" and "over_refusal" tasks are kept apart,
     so every category shows its violation rate next to its over-refusal rate.
     Each task also gets its judge-corrected rate where a calibration card
     exists, or a note saying why not (see safeeval.calibration).
     """
-    records = list(records)  # read twice: tallies, then judge corrections
-    tasks: dict[str, _Tally] = defaultdict(_Tally)
-    task_meta: dict[str, dict[str, Any]] = {}
-    categories: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    attacks: dict[str, _Tally] = defaultdict(_Tally)
-    total = _Tally()
-    by_task: dict[str, list[SampleRecord]] = defaultdict(list)
-    for rec in records:
-        tasks[rec.task].add(rec)
-        by_task[rec.task].append(rec)
-        task_meta[rec.task] = {"category": rec.category, "measure": rec.measure, "version": rec.task_version}
-        categories[(rec.category, rec.measure)].add(rec)
-        total.add(rec)
-        if rec.measure == "violation":
-            attacks[rec.attack].add(rec)
-    per_task = {name: {**task_meta[name], **t.out()} for name, t in sorted(tasks.items())}
-    for name, entry in per_task.items():
-        extra = task_metrics(by_task[name])  # bias score, position bias: where the records support them
-        if extra:
-            entry["metrics"] = extra
-    per_category = {}
-    for cat in CATEGORIES:
-        viol, over = categories.get((cat, "violation")), categories.get((cat, "over_refusal"))
-        if viol or over:
-            per_category[cat] = {"violation": viol.out() if viol else None,
-                                 "over_refusal": over.out() if over else None}
-    summary = {
-        **(meta or {}),
-        "records": total.n + total.errors + total.unscored,
-        "errors": total.errors,
-        "unscored": total.unscored,
-        "tasks": per_task,
-        "categories": per_category,
-        "attacks": {a: t.out() for a, t in sorted(attacks.items())},
-    }
-    from safeeval.calibration import add_corrections  # late: calibration imports the judge registry
-
-    return add_corrections(summary, records)
+    return Summary(meta).add_many(records).result()
 
 
 def warm_up() -> None:
@@ -92,7 +171,6 @@ def warm_up() -> None:
     import numpy as np
 
     import safeeval.calibration  # noqa: F401
-    import safeeval.judging.features  # noqa: F401  (where calibration cards are looked up)
 
     # What corrected_rate touches: numpy imports its random and masked-array modules on first use.
     np.percentile(np.random.default_rng(0).beta(1, 1, 2), [2.5, 97.5])

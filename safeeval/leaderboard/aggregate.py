@@ -100,7 +100,9 @@ def _pooled(tasks: dict[str, Any], measure: str) -> dict[str, Any] | None:
     if not chosen:
         return None
     return {**rate(sum(t["k"] for t in chosen), sum(t["n"] for t in chosen)),
-            "errors": sum(t["errors"] for t in chosen), "unscored": sum(t["unscored"] for t in chosen)}
+            "errors": sum(t["errors"] for t in chosen),
+            # Inconclusive samples; summaries from before the three outcomes call them `unscored`.
+            "unscored": sum(int(t.get("inconclusive", t.get("unscored", 0)) or 0) for t in chosen)}
 
 
 def entry(run: Run) -> Entry:
@@ -114,8 +116,9 @@ def entry(run: Run) -> Entry:
     flags = []
     if s["errors"]:
         flags.append(f"{s['errors']} of {s['records']} samples errored: not ranked")
-    if s["unscored"]:
-        flags.append(f"{s['unscored']} of {s['records']} samples could not be scored (left out of rates)")
+    inconclusive = int(s.get("inconclusive", s.get("unscored", 0)) or 0)  # `unscored` in older summaries
+    if inconclusive:
+        flags.append(f"{inconclusive} of {s['records']} samples were inconclusive (left out of rates)")
     if over is None or over.get("rate") is None:
         flags.append("no over-refusal control tasks: ranked on violation rate alone")
     if not s["records"]:
@@ -126,7 +129,7 @@ def entry(run: Run) -> Entry:
     return Entry(
         run_id=run.run_id, slug=slugify(run.run_id), model=run.model_name, path=str(run.path),
         started=run.manifest.started, categories=s["categories"], violation=viol, over_refusal=over,
-        balanced=balanced, records=s["records"], errors=s["errors"], unscored=s["unscored"],
+        balanced=balanced, records=s["records"], errors=s["errors"], unscored=inconclusive,
         judges=judge_badges(run), task_versions={t.name: t.version for t in run.manifest.tasks},
         attacks=list(run.manifest.attacks), flags=flags, finished=bool(run.manifest.finished), summary=s,
     )
