@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from safeeval.errors import SafeevalError
+from safeeval.models.answers import finish as finish_answer
 from safeeval.models.base import ModelAdapter
 from safeeval.models.gguf_once import gguf_parsed_once
 from safeeval.models.toolcalls import parse_tool_calls, to_chat_dicts, with_tools_in_system
@@ -210,18 +211,18 @@ class HFAdapter(ModelAdapter):
     def _response(self, prompt: Prompt, config: GenerateConfig, new_ids: list[int], n_in: int,
                   elapsed: float) -> Response:
         text = self._tokenizer.decode(new_ids, skip_special_tokens=True)
-        finish = "length" if len(new_ids) >= config.max_tokens else "stop"
+        finish = "length" if len(new_ids) >= min(config.max_tokens, self.context_length() - n_in) else "stop"
         for stop in config.stop:
             if stop and stop in text:
                 text, finish = text.split(stop, 1)[0], "stop"
-        return Response(
-            text=text.strip(),
+        return finish_answer(prompt, Response(  # clean text, and marked cut if the context cut it
+            text=text,
             tool_calls=parse_tool_calls(text) if prompt.tools else [],
             input_tokens=n_in,
             output_tokens=len(new_ids),
             latency_s=round(elapsed, 4),
             finish_reason=finish,
-        )
+        ), self.context_length())
 
     def _generate_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
         from safeeval.models.greedy import Row, greedy_generate, supports
@@ -230,8 +231,9 @@ class HFAdapter(ModelAdapter):
             return self._generate(prompts, config)
 
         start = time.perf_counter()
-        rows = [Row(prompt=self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"],
-                    max_new=config.max_tokens) for p in prompts]
+        ids = [self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"] for p in prompts]
+        # No position past the context: an answer with less room than asked is marked cut.
+        rows = [Row(prompt=i, max_new=max(1, min(config.max_tokens, self.context_length() - len(i)))) for i in ids]
         greedy_generate(self._model, rows, self._eos_ids())
         elapsed = time.perf_counter() - start
         return [self._response(p, config, row.out, len(row.prompt), elapsed) for p, row in zip(prompts, rows)]
@@ -287,10 +289,30 @@ class HFAdapter(ModelAdapter):
     async def start(self) -> None:
         await asyncio.to_thread(self.load)
 
+    def context_length(self) -> int:
+        """The model's context in tokens (its position limit)."""
+        return int(getattr(self._model.config, "max_position_embeddings", None) or 2048)
+
+    def over_long(self, prompts: list[Prompt]) -> dict[str, Response]:
+        """Error responses for the prompts longer than the context (never generated, never scored)."""
+        limit, out = self.context_length(), {}
+        for p in prompts:
+            if p.n_chars() < limit:  # a token is at least one character: it fits
+                continue
+            n = len(self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"])
+            if n >= limit:
+                out[p.key] = Response(error=f"prompt is {n} tokens; the model's context is {limit}")
+        return out
+
     async def stream(self, prompts: list[Prompt]) -> AsyncIterator[tuple[Prompt, Response]]:
         if not prompts:
             return
         await asyncio.to_thread(self.load)
+        too_long = self.over_long(prompts)
+        for prompt in prompts:
+            if prompt.key in too_long:
+                yield prompt, too_long[prompt.key]
+        prompts = [p for p in prompts if p.key not in too_long]
         for batch, config in self._batches(prompts):
             try:
                 responses = await asyncio.to_thread(self._generate_batch, batch, config)

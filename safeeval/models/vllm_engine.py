@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from safeeval.errors import SafeevalError
+from safeeval.models.answers import finish
 from safeeval.models.base import ModelAdapter
 from safeeval.models.hf import embedded_model_path, offline_error
 from safeeval.models.toolcalls import (
@@ -146,7 +147,11 @@ class VLLMAdapter(ModelAdapter):
         if model.suffix == ".gguf":
             from safeeval.models.convert import convert_gguf
 
-            model = await asyncio.to_thread(convert_gguf, model)
+            # float32 unless asked otherwise: float16 storage rounds the weights, and then greedy
+            # answers drift from the embedded model's (measured: benchmarks/README.md#same-answers).
+            dtype = self.engine_options.get("dtype")
+            model = await asyncio.to_thread(convert_gguf, model,
+                                            dtype if dtype in ("float16", "bfloat16") else "float32")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
                "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
         env.pop("PYTHONPATH", None)  # this venv's packages must not leak into the vLLM venv
@@ -179,17 +184,19 @@ class VLLMAdapter(ModelAdapter):
                 "params": {"temperature": c.temperature, "top_p": c.top_p, "max_tokens": c.max_tokens,
                            "seed": c.seed, "stop": c.stop}}
 
-    @staticmethod
-    def _response(prompt: Prompt, reply: dict[str, Any], elapsed: float) -> Response:
+    def _response(self, prompt: Prompt, reply: dict[str, Any], elapsed: float) -> Response:
+        protocol = "text" if prompt.tools else None
         if "error" in reply:
-            return Response(error=reply["error"], latency_s=round(elapsed, 4))
+            return Response(error=reply["error"], latency_s=round(elapsed, 4), tool_protocol=protocol)
         text = reply.get("text") or ""
-        return Response(
-            text=text.strip(),
+        response = Response(
+            text=text,
             tool_calls=parse_tool_calls(text) if prompt.tools else [],
             input_tokens=reply.get("input_tokens"), output_tokens=reply.get("output_tokens"),
-            latency_s=round(elapsed, 4), finish_reason=reply.get("finish_reason"),
+            latency_s=round(elapsed, 4), finish_reason=reply.get("finish_reason"), tool_protocol=protocol,
         )
+        # The worker lowers max_tokens to the room the context leaves: such an answer is marked cut.
+        return finish(prompt, response, self.info.get("max_model_len"))
 
     async def _chunk(self, chunk: list[Prompt]) -> list[tuple[Prompt, Response]]:
         """One chunk through the engine; every prompt gets a response, errors included."""

@@ -84,13 +84,12 @@ class Engine:
         return int(value) if value is not None and value.isdigit() else None
 
     def _dtype(self, dtype: str) -> str:
-        """`auto` on a CPU without AVX-512 BF16 means float32: there half-precision
-        matmuls are emulated and measured about 6x slower than float32."""
+        """`auto` on a CPU means float32, as the embedded model computes: the answers then
+        match it, and on a CPU without AVX-512 BF16 half-precision matmuls are emulated
+        (measured about 6x slower than float32). On a GPU `auto` is the model's own dtype."""
         if dtype != "auto" or self.device != "cpu":
             return dtype
-        import torch
-
-        return "auto" if torch.cpu._is_avx512_bf16_supported() else "float32"
+        return "float32"
 
     def _encode(self, messages: list[dict]) -> list[int]:
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
