@@ -31,14 +31,14 @@ from safeeval.engine.distributed import place
 from safeeval.engine.driven import work_stream
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
-from safeeval.engine.store import RunStore, is_errored, latest_per_key, read_manifest, read_records, write_json_atomic
+from safeeval.engine.store import RunStore, is_errored, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
-from safeeval.health import assess
+from safeeval.health import Health
 from safeeval.judges import Judge, load_judge, task_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
                              TaskInfo, utcnow)
-from safeeval.summary import summarize, warm_up
+from safeeval.summary import Summary, warm_up
 from safeeval.tasks.loader import Task
 
 REMOTE_BATCH = 256  # most answers from an endpoint judged and written at once
@@ -195,16 +195,18 @@ def plan_pending(items: list[WorkItem], existing: list[SampleRecord], retry_erro
 
 async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judges: dict[str, Judge],
                               options: RunOptions, store: RunStore, cache: Cache | None,
-                              tick: Callable[[list[str]], None]) -> list[SampleRecord]:
+                              tick: Callable[[list[SampleRecord]], None]) -> int:
     """Generate the pending prompts with the adapter, judge and append records as they finish.
 
     This is the executor seam: another executor replaces `work_stream(model, ...)`
-    with its own source of (prompt, response) pairs. Returns the records written, in order.
+    with its own source of (prompt, response) pairs. Each batch of records, once on
+    disk, goes to `tick` (the summary and the progress take it there) and is let go:
+    memory does not grow with the run. Returns how many records were written.
     A `RunInterrupted` from the model (endpoint gone, disk full) first writes
     the answers that came before it, then propagates.
     """
     by_key = {it.prompt.key: it for it in pending}
-    written: list[SampleRecord] = []
+    written = 0
     stream = work_stream(model, pending, cache)  # kinds with a driver (agent episodes): engine.driven
     # An endpoint's answers are judged at the pauses between its bursts, a local model's after
     # each LOCAL_BATCH (engine.batching); both at least every FLUSH_S, so a slow model still
@@ -218,8 +220,9 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
     async with contextlib.aclosing(batching) as batches:
         async for pairs in batches:
             batch = [(by_key[prompt.key], response) for prompt, response in pairs]
-            written.extend(await judge_and_write(batch, cached, options, store, model.model_id))
-            tick([item.prompt.key for item, _ in batch])
+            records = await judge_and_write(batch, cached, options, store, model.model_id)
+            written += len(records)
+            tick(records)
     return written
 
 
@@ -258,6 +261,16 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             store.write_manifest(manifest)
             existing = read_records(run_dir)
             pending = plan_pending(items, existing, options.retry_errors)
+            # The summary and health take records as they are written: the ones kept from an
+            # earlier session now (those about to be redone stay out: last record per key wins).
+            meta = {"run_id": run_id, "model": model.model_id, "judges": [j.model_dump() for j in manifest.judges]}
+            summary_of, health = Summary(meta), Health(options.max_error_rate)
+            redo = {it.prompt.key for it in pending}
+            for record in existing:
+                if record.key not in redo:
+                    summary_of.add(record)
+                    health.add(record)
+            del existing
             total = len(items)
             if on_start:
                 on_start(run_dir, len(pending), total)
@@ -267,35 +280,35 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             work_total = sum(cost.values()) or 1.0
             work_done = work_total - sum(cost[it.prompt.key] for it in pending)
 
-            def tick(keys: list[str]) -> None:
+            def tick(records: list[SampleRecord]) -> None:
                 nonlocal finished, work_done, warmed
-                if keys and not warmed:  # the first records are in and the model is busy:
-                    warmed = True        # import what the summary needs now instead of at the end
+                if records and not warmed:  # the first records are in and the model is busy:
+                    warmed = True           # import what the summary needs now instead of at the end
                     threading.Thread(target=warm_up, name="safeeval-warm-up", daemon=True).start()
-                finished += len(keys)
-                work_done += sum(cost.get(k, 0.0) for k in keys)
+                for record in records:
+                    summary_of.add(record)
+                    health.add(record)
+                finished += len(records)
+                work_done += sum(cost.get(r.key, 0.0) for r in records)
                 if progress:
                     progress(finished, total, min(1.0, work_done / work_total))
 
             tick([])  # where this session starts: the ETA counts only work done from here
 
             try:
-                written = await generate_and_record(pending, model, judges, options, store, cache, tick)
-                new_records = len(written)
+                new_records = await generate_and_record(pending, model, judges, options, store, cache, tick)
             finally:
                 await model.aclose()
                 for judge in judges.values():
                     await judge.aclose()
             if cache is not None:  # done with: its close (a journal checkpoint) runs beside the summary
                 closing = asyncio.ensure_future(asyncio.to_thread(cache.close))
-            # What samples.jsonl now holds, without reading it back: the run folder is locked,
-            # so its lines are the records read at the start followed by those just appended.
-            records = latest_per_key([*existing, *written])
             manifest = manifest.model_copy(update={"finished": utcnow()})
             store.write_manifest(manifest)
-            summary = summarize(records, {"run_id": run_id, "model": model.model_id,
-                                          "judges": [j.model_dump() for j in manifest.judges]})
-            summary["health"] = assess(records, options.max_error_rate)  # did it measure anything (exit code)
+            # What samples.jsonl now holds, without reading it back: the run folder is locked, so
+            # its lines are the records kept at the start and those just appended, all summed up.
+            summary = summary_of.result()
+            summary["health"] = health.result()  # did it measure anything (exit code)
             store.write_summary(summary)
     finally:
         if closing is not None:
