@@ -217,3 +217,30 @@ def test_committed_suite_matches_its_generator():
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "author_agent_tasks.py"), "--check"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_agentharm_rows_run_as_episodes(shared_data, monkeypatch):
+    """AgentHarm's tool rows become episodes: target functions log their calls; a call at any step is caught."""
+    monkeypatch.setenv("SAFEEVAL_DATA_DIR", str(shared_data))
+    task = discover_tasks([])["agentharm-multistep-harmful"]
+    sample = task.samples()[0]
+    targets = [t.name for t in sample.tools]
+
+    async def generate(prompts):  # answers in prose first, then calls the last target function
+        for p in prompts:
+            if sum(m.role == "assistant" for m in p.messages) == 0 and p.messages[-1].role == "user":
+                yield p, Response(tool_calls=[ToolCall(name="no_such_tool", arguments={})])
+            elif sum(m.role == "tool" for m in p.messages) == 1:
+                yield p, Response(tool_calls=[ToolCall(name=targets[-1], arguments={"x": 1})])
+            else:
+                yield p, Response(text="Finished.")
+
+    async def go():
+        [(_, response)] = [pair async for pair in drive([_Item(task, sample)], generate)]
+        [verdict] = await load_judge("agent-outcome").score([JudgeInput(task.spec, sample, response)])
+        return response, verdict
+
+    response, verdict = asyncio.run(go())
+    assert response.episode["steps"][0]["calls"][0]["valid"] is False  # an unknown tool changes nothing
+    assert verdict.label == "unsafe-action" and verdict.rationale.startswith(f"step 2: security check 'never-{targets[-1]}'")
+    assert verdict.score == (1.0 if len(targets) == 1 else 0.0)  # "utility": every target called

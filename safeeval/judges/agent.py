@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from safeeval.agents.environment import Environment
-from safeeval.agents.episode import EpisodeRow, task_tools
+from safeeval.agents.episode import EpisodeRow, setup
 from safeeval.agents.paths import PathError, check
 from safeeval.errors import SafeevalError
 from safeeval.judges.base import Judge, JudgeInput
@@ -84,8 +84,8 @@ class AgentOutcomeJudge(Judge):
             return self.error_verdict("the response carries no agent episode (task kind is not 'agent'?)")
         where = f"{item.task.name}/{item.sample.id}"
         try:
-            row = EpisodeRow.model_validate(item.sample.data)
-            facts = judge_episode(task_tools(item.task.options, where), row, episode)
+            tools, row = setup(item.task.options, item.sample.data, item.sample.tools, item.sample.forbidden, where)
+            facts = judge_episode(tools, row, episode)
         except (PathError, SafeevalError, ValueError) as exc:
             return self.error_verdict(f"{where}: cannot evaluate the checks: {exc}")
         utility = float(facts["utility"])
