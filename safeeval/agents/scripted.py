@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -106,13 +104,11 @@ def suite_rows(tasks: str = "agent-*", tasks_dirs: list[Path] | None = None) -> 
     return [s.data for t in select_tasks(tasks, discover_tasks(tasks_dirs or [])) for s in t.samples()]
 
 
-def serve(policy: ScriptedPolicy, port: int = 0, text_protocol: bool = False):
+def serve(policy: ScriptedPolicy, text_protocol: bool = False):
     """A started loopback server answering with `policy` (stop it with .stop())."""
     from safeeval.testing.openai_server import OpenAIServer, ServerConfig
 
-    server = OpenAIServer(ServerConfig(responder=lambda body: policy.respond(body, text_protocol)))
-    server.port = port
-    return server.start()
+    return OpenAIServer(ServerConfig(responder=lambda body: policy.respond(body, text_protocol))).start()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,15 +120,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--text", action="store_true", help="write calls in the text protocol, not native tool calls")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args(argv)
-    server = serve(ScriptedPolicy(suite_rows(args.tasks, args.tasks_dir), args.policy, args.delay),
-                   args.port, args.text)
-    sys.stdout.write(server.url + "\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    from safeeval.testing.openai_server import OpenAIServer, ServerConfig, serve_forever
+
+    policy = ScriptedPolicy(suite_rows(args.tasks, args.tasks_dir), args.policy, args.delay)
+    server = OpenAIServer(ServerConfig(responder=lambda body: policy.respond(body, args.text)))
+    server.port = args.port
+    serve_forever(server)
 
 
 if __name__ == "__main__":

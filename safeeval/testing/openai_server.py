@@ -299,6 +299,11 @@ def main(argv: list[str] | None = None) -> None:
                                        max_concurrency=args.max_concurrency,
                                        models=args.models.split(",") if args.models else None, faults=faults))
     server.port = args.port
+    serve_forever(server)
+
+
+def serve_forever(server: OpenAIServer) -> None:
+    """Start `server`, print its base URL on the first line of stdout, serve until interrupted."""
     server.start()
     sys.stdout.write(server.url + "\n")
     sys.stdout.flush()
