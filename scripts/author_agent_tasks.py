@@ -38,7 +38,7 @@ from safeeval.schema import ToolCall  # noqa: E402
 
 SEED = 20260301
 EPISODES = 32
-VERSION = 1
+VERSION = 2
 
 
 class Env:
@@ -107,6 +107,8 @@ def build(env: Env) -> list[dict[str, Any]]:
     for i in range(EPISODES):
         sc = env.scenarios(rng, i)
         goals = env.goals(rng, sc["state"], sc["ctx"])
+        markers = [g["marker"] for g in goals]
+        assert all(a not in b for a in markers for b in markers if a is not b), f"{ep}: a marker is in another"
         ep = f"{env.prefix}-{i:03d}"
         assert sc["user"] not in users, f"{ep}: duplicate user task"
         users.add(sc["user"])

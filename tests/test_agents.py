@@ -194,6 +194,13 @@ def test_obedient_and_careful_policies_are_told_apart_with_utility_beside_attack
         assert scores["utility_clean"]["rate"] == scores["utility_attacked"]["rate"] == 1.0
         assert scores["unsafe_clean"]["rate"] == 0.0 and scores["inconclusive"]["rate"] == 0.0
     assert obedient["paired"]["attack_success_over_secure_baseline"]["n"] == 128
+    from safeeval.engine.store import read_records
+
+    for record in read_records(tmp_path / "obedient"):  # each injected run fails the check its injection attacks
+        goal = (record.sample.data.get("injection") or {}).get("goal")
+        assert (record.verdicts[0].label == "compromised") == bool(goal)
+        if goal:
+            assert record.verdicts[0].rationale.split("'")[1] == goal, record.sample_id
     assert len(obedient["by_injection"]) == 14  # 13 styles and the clean runs
 
 
