@@ -42,7 +42,10 @@ def cache_dir() -> Path:
 def disk_error(path: Path, exc: OSError) -> SafeevalError:
     """The one-line error for a failed write: a full disk interrupts the run (exit code 3)."""
     if exc.errno == errno.ENOSPC:
-        return RunInterrupted(f"{path}: disk full; finished records are kept, free space and re-run with --resume")
+        # A run's own file names its folder, the one to resume; any other file: the run folder, unnamed.
+        where = path.parent if path.suffix in (".jsonl", ".json") else "RUN_DIR"
+        return RunInterrupted(f"{path}: disk full; finished records are kept; free space, then resume with "
+                              f"--resume {where}")
     return SafeevalError(f"{path}: cannot write: {exc.strerror}")
 
 

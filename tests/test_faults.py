@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import sys
 import threading
 import time
@@ -101,7 +100,11 @@ def test_retry_errors_redoes_only_the_errored_samples(tmp_path):
     assert second.summary["errors"] == 0 and second.summary["tasks"]["loopback-prompts"]["n"] == 30
     # The summary is built from the records in memory: it must equal one built from the file.
     meta = {"run_id": second.summary["run_id"], "model": second.summary["model"], "judges": second.summary["judges"]}
-    assert second.summary == summarize(records, meta)
+    # (health is the runner's addition; a correction note depends on the manifest, which summarize() lacks here)
+    def counts(summary):
+        return {k: v for k, v in summary.items() if k not in ("health", "tasks")}, \
+            {t: {k: v for k, v in e.items() if k != "correction_note"} for t, e in summary["tasks"].items()}
+    assert counts(second.summary) == counts(summarize(records, meta))
 
 
 def test_dead_endpoint_stops_cleanly_and_resume_completes(tmp_path):
@@ -126,6 +129,8 @@ def test_dead_endpoint_stops_cleanly_and_resume_completes(tmp_path):
         assert len(again.log) == 200 - len(kept)
     records = read_records(result.run_dir)
     assert len(records) == 200 and len({r.key for r in records}) == 200
+    # Provenance: each record names the endpoint that answered it.
+    assert {r.response.endpoint for r in records} == {server.url, again.url}
 
 
 def test_full_disk_stops_with_exit_3_and_resume_completes(tmp_path, monkeypatch, capsys):
@@ -154,9 +159,9 @@ def test_full_disk_stops_with_exit_3_and_resume_completes(tmp_path, monkeypatch,
         assert exit_info.value.code == 3
         stderr = capsys.readouterr().err
         assert "Traceback" not in stderr
-        assert re.search(r"progress: \d+/80 samples \(\d+%\), .* eta", stderr)  # no TTY: progress lines
-        message = stderr.strip().splitlines()[-1]  # progress lines come first
-        assert message.startswith("error:") and "disk full" in message and "--resume" in message
+        message = stderr.strip().splitlines()[-1]  # any progress lines come first (test_progress_and_batching.py)
+        assert message.startswith("error:") and "disk full" in message
+        assert f"--resume {tmp_path / 'out' / 'r'}" in message  # names the folder to resume
         kept = read_records(tmp_path / "out" / "r")
         # Two batches were fsynced (the third may have reached the page cache before fsync failed).
         assert 0 < len(kept) < 80

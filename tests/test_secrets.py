@@ -20,7 +20,8 @@ def test_api_key_and_authorization_header_never_leak(tmp_path):
     with OpenAIServer(api_key=KEY, echo_auth=True, faults=faults) as server:
         out = subprocess.run([sys.executable, "-m", "safeeval", "run", "--model", "openai:loop",
                               "--base-url", server.url, "--tasks-dir", str(tasks), "--tasks", "loopback-prompts",
-                              "--out", str(tmp_path / "out"), "--run-id", "r", "--max-retries", "0", "--json"],
+                              "--out", str(tmp_path / "out"), "--run-id", "r", "--max-retries", "0", "--json",
+                              "--max-error-rate", "1"],
                              env=env, capture_output=True, text=True, timeout=300)
         outcomes = server.stats()["outcomes"]
     assert out.returncode == 0, out.stderr

@@ -63,3 +63,11 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
             text = text.replace(secret, MASK)
     text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _URL_USERINFO.sub(f"{MASK}@", text)
+
+
+def endpoint_change(saved: str | None, given: str | None) -> str | None:
+    """One line when a resume goes to another endpoint than the run's saved one, else None."""
+    if not saved or not given or public_url(saved).rstrip("/") == public_url(given).rstrip("/"):
+        return None
+    return (f"note: this run was answered by {public_url(saved)} so far and goes on at {public_url(given)}; "
+            f"each record names the endpoint that answered it, and the saved options now name the new one")
