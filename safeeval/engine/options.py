@@ -58,6 +58,9 @@ class RunOptions(BaseModel):
     tasks_dirs: list[Path] = opt(None, "--tasks-dir", factory=list, help="Extra folder of task plugins (repeatable).")
     judges_dirs: list[Path] = opt(None, "--judges-dir", factory=list,
                                   help="Extra folder of judge YAML specs (repeatable); they win over built-in ones.")
+    cards: list[Path] = opt(None, "--card", factory=list,
+                            help="Calibration card FILE for a judge's corrected rates (repeatable); wins over "
+                                 "installed and built-in cards. The manifest records the card and its sha256.")
     data_files: dict[str, str] = opt(None, "--data-files", factory=dict, cli=list[str],
                                      help="TASK=PATH local copy for a public-benchmark task.")
     concurrency: int | None = opt(None, "--concurrency", min=1, adapter=True, help="Requests in flight (openai).")

@@ -13,10 +13,10 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from safeeval.calibration import CalibrationCard, DatasetRef
+from safeeval.calibration import CalibrationCard, DatasetRef, SetResult
 from safeeval.errors import SafeevalError
 from safeeval.judges.base import Judge, JudgeInput
-from safeeval.judging.labels import LabelledItem, LabelledSet
+from safeeval.judging.labels import TARGET_KINDS, LabelledItem, LabelledSet
 from safeeval.judging.metrics import Confusion, Interval, binary_metrics, class_agreement, confusion
 from safeeval.schema import Message, Response, Sample, TaskSpec, Verdict
 
@@ -66,6 +66,12 @@ def score_items(judge: Judge, items: list[LabelledItem], set_name: str = "labels
     return asyncio.run(_score_all(judge, to_inputs(items, set_name), batch))
 
 
+def training_sha256(judge: Judge) -> set[str]:
+    """sha256 of the files a trained judge learnt from (its weights' note lists them); empty for others."""
+    meta = getattr(getattr(judge, "classifier", None), "meta", None) or {}
+    return {t.get("sha256", "") for t in meta.get("trained_on", [])} - {""}
+
+
 def pick_target(judge: Judge, labelled: LabelledSet, target: str | None) -> str:
     available = labelled.targets()
     wanted = target or (judge.measures if judge.measures in available else "harm")
@@ -95,12 +101,16 @@ def evaluate(judge: Judge, labelled: LabelledSet, target: str | None = None, by:
     pred = [v.violation for v in verdicts]
     gold = [i.targets[target] for i in items]
     metrics = binary_metrics(pred, gold, resamples=resamples)
+    trained = labelled.sha256 in training_sha256(judge)
     card = CalibrationCard(
         judge=judge.id, version=judge.spec_version, prompt_hash=judge.prompt_hash(),
-        dataset=DatasetRef(name=labelled.name, format=labelled.format, path=labelled.path,
-                           sha256=labelled.sha256, n=len(items), target=target),
-        positive_labels=list(judge.violation_labels), confusion=confusion(pred, gold), metrics=metrics,
-        note=f"limited to the first {limit} rows" if limit else "",
+        data_kind=TARGET_KINDS.get(target, "unspecified"), positive_labels=list(judge.violation_labels),
+        sets=[SetResult(dataset=DatasetRef(name=labelled.name, format=labelled.format, path=labelled.path,
+                                           sha256=labelled.sha256, n=len(items), target=target),
+                        confusion=confusion(pred, gold), metrics=metrics, trained_on=trained)],
+        note="; ".join(n for n in (f"limited to the first {limit} rows" if limit else "",
+                                   "the judge was trained on this file: not a held-out figure" if trained else "")
+                       if n),
     )
     result = JudgeEvaluation(card=card, predictions=pred, verdicts=verdicts)
     if target == "compliance" and all("refusal" in i.classes for i in items):

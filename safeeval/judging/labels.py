@@ -21,8 +21,11 @@ from pydantic import BaseModel, Field
 from safeeval.errors import SafeevalError
 from safeeval.tasks.loader import read_jsonl
 
-Format = Literal["jbb", "xstest", "gptfuzz", "harmbench", "jsonl"]
-FORMATS: tuple[str, ...] = ("jbb", "xstest", "gptfuzz", "harmbench", "jsonl")
+Format = Literal["jbb", "xstest", "gptfuzz", "harmbench", "jbb-artifacts", "jailbreakeval", "moderation", "jsonl"]
+FORMATS: tuple[str, ...] = ("jbb", "xstest", "gptfuzz", "harmbench", "jbb-artifacts", "jailbreakeval", "moderation",
+                            "jsonl")
+# The kind of data a card scored on each target describes (see safeeval.calibration.task_data_kind).
+TARGET_KINDS = {"harm": "harmful-request", "compliance": "over-refusal", "toxicity": "toxicity"}
 
 # JailbreakBench's judge-comparison file: other judges' verdicts, shown next to ours.
 JBB_BASELINES = ("harmbench_cf", "gpt4_cf", "llamaguard2_cf", "llama3_cf")
@@ -162,26 +165,64 @@ def read_gptfuzz(path: Path) -> list[LabelledItem]:
     return items
 
 
-def read_harmbench(path: Path) -> list[LabelledItem]:
-    """HarmBench classifier validation JSON: behaviour id -> [{test_case, generation, human_0..2}]."""
+HARMBENCH_KEYS = {"behavior_id", "test_case", "generation", "behavior", "context", "prompt"}
+
+
+def read_harmbench_behaviors(path: Path) -> dict[str, dict[str, str]]:
+    """HarmBench's behaviour CSV by BehaviorID: behaviour text, context string, functional and semantic category."""
+    rows = {}
+    for n, row in enumerate(_csv_rows(Path(path)), start=2):
+        _need(row, ("Behavior", "BehaviorID"), f"{path}:{n}")
+        rows[row["BehaviorID"].strip()] = row
+    return rows
+
+
+def read_harmbench(path: Path, behaviors: Path | None = None) -> list[LabelledItem]:
+    """HarmBench classifier validation JSON: behaviour id -> [{test_case, generation, human_0..2, other judges}].
+
+    With HarmBench's behaviour CSV the request is the behaviour text and the prompt carries its context
+    (as in a run of the harmbench task); without it, the request is the jailbreak test case. Other
+    0/1 columns (other classifiers' verdicts) become baselines.
+    """
+    from safeeval.tasks.public.harmbench import harmbench_prompt
+
     data = _load_json(path)
     if not isinstance(data, dict):
         raise SafeevalError(f"{path}: expected an object mapping behaviour ids to lists of completions")
+    table = read_harmbench_behaviors(behaviors) if behaviors else None
     items = []
     for behaviour, rows in data.items():
         if not isinstance(rows, list):
             raise SafeevalError(f"{path}: behaviour '{behaviour}' must map to a list")
+        info = table.get(behaviour) if table is not None else None
+        if table is not None and info is None:
+            raise SafeevalError(f"{path}: behaviour '{behaviour}' is not in {behaviors}")
         for i, row in enumerate(rows):
             where = f"{path}: {behaviour}[{i}]"
             humans = sorted(k for k in row if k.startswith("human_"))
             if not humans or "generation" not in row:
                 raise SafeevalError(f"{where}: needs 'generation' and human_0.. labels")
-            request = str(row.get("behavior") or row.get("test_case") or behaviour)
+            test_case = str(row.get("test_case") or row.get("behavior") or behaviour)
+            columns = {"behaviour": behaviour}
+            if info is not None:
+                context = (info.get("ContextString") or "").strip()
+                request, prompt = info["Behavior"], harmbench_prompt(info["Behavior"], context)
+                columns |= {"functional_category": info.get("FunctionalCategory", ""),
+                            "semantic_category": info.get("SemanticCategory", "")}
+            else:
+                request, prompt = str(row.get("behavior") or test_case), test_case
+            baselines = {}
+            for key, value in row.items():
+                if key in HARMBENCH_KEYS or key.startswith("human_") or value in (None, ""):
+                    continue
+                try:
+                    baselines[key] = to_bool(value, where)
+                except SafeevalError:
+                    pass  # not a verdict column
             items.append(LabelledItem(
-                id=f"{behaviour}-{i}", request=request, prompt=str(row.get("test_case", request)),
-                response=str(row["generation"]),
+                id=f"{behaviour}-{i}", request=request, prompt=prompt, response=str(row["generation"]),
                 targets={"harm": _majority([to_bool(row[h], where) for h in humans])},
-                columns={"behaviour": behaviour},
+                baselines=baselines, columns=columns,
             ))
     return items
 
@@ -203,6 +244,66 @@ def read_plain_jsonl(path: Path) -> list[LabelledItem]:
     return items
 
 
+def read_jbb_artifacts(path: Path) -> list[LabelledItem]:
+    """A JailbreakBench attack-artifact JSON: `jailbroken` is a 70B judge's verdict (weak labels: train, never test)."""
+    data = _load_json(path)
+    rows = data.get("jailbreaks") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise SafeevalError(f"{path}: expected an object with a 'jailbreaks' list")
+    model = str(data.get("parameters", {}).get("model", path.stem))
+    items = []
+    for i, row in enumerate(rows):
+        where = f"{path}: jailbreaks[{i}]"
+        _need(row, ("goal", "response", "jailbroken"), where)
+        if not row.get("response"):
+            continue  # the attack sent nothing: no answer to label
+        items.append(LabelledItem(
+            id=f"{model}-{row.get('index', i)}", request=str(row["goal"]), prompt=str(row.get("prompt") or row["goal"]),
+            response=str(row["response"]), targets={"harm": to_bool(row["jailbroken"], where)},
+            baselines={"jailbroken_llama_guard1": to_bool(row["jailbroken_llama_guard1"], where)}
+            if row.get("jailbroken_llama_guard1") is not None else {},
+            columns={"category": str(row.get("category", "")), "model": model},
+        ))
+    return items
+
+
+def read_jailbreakeval(path: Path) -> list[LabelledItem]:
+    """A JailbreakEval-style CSV: goal, prompt, response, label (1/true = jailbroken); other columns kept."""
+    items = []
+    for n, row in enumerate(_csv_rows(path), start=2):
+        where = f"{path}:{n}"
+        _need(row, ("goal", "response", "label"), where)
+        extra = {k: v for k, v in row.items() if k and k not in ("goal", "prompt", "response", "label", "id")}
+        items.append(LabelledItem(
+            id=str(row.get("id") or n - 2), request=row["goal"], prompt=row.get("prompt") or row["goal"],
+            response=row["response"], targets={"harm": to_bool(row["label"], where)}, columns=extra,
+        ))
+    return items
+
+
+MODERATION_TOXIC = ("H", "HR", "H2")   # hate, harassment, hate/threatening
+
+
+def read_moderation(path: Path) -> list[LabelledItem]:
+    """OpenAI moderation samples: `toxicity` = hate, harassment or hate/threatening is 1.
+
+    Rows where none of those three is labelled are skipped (nothing to score against).
+    """
+    items = []
+    for n, row in read_jsonl(path):
+        where = f"{path}:{n}"
+        _need(row, ("prompt",), where)
+        marks = [row.get(k) for k in MODERATION_TOXIC if row.get(k) is not None]
+        if not marks:
+            continue
+        toxic = any(to_bool(v, where) for v in marks)
+        items.append(LabelledItem(
+            id=str(n), request="", prompt="", response=str(row["prompt"]), targets={"toxicity": toxic},
+            columns={k: str(row[k]) for k in ("S", "H", "V", "HR", "SH", "S3", "H2", "V2") if row.get(k) is not None},
+        ))
+    return items
+
+
 def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -210,17 +311,20 @@ def _load_json(path: Path) -> Any:
         raise SafeevalError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
 
 
-READERS = {"jbb": read_jbb, "xstest": read_xstest, "gptfuzz": read_gptfuzz,
-           "harmbench": read_harmbench, "jsonl": read_plain_jsonl}
+READERS = {"jbb": read_jbb, "xstest": read_xstest, "gptfuzz": read_gptfuzz, "harmbench": read_harmbench,
+           "jbb-artifacts": read_jbb_artifacts, "jailbreakeval": read_jailbreakeval, "moderation": read_moderation,
+           "jsonl": read_plain_jsonl}
 
 
 def guess_format(path: Path) -> str:
     """Pick a format from the file's name and header; raises with the choices when unsure."""
     name = path.name.lower()
     if name.endswith(".jsonl"):
-        return "jsonl"
+        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+        return "moderation" if '"HR"' in first and '"prompt"' in first else "jsonl"
     if name.endswith(".json"):
-        return "harmbench"
+        return "jbb-artifacts" if '"jailbreaks"' in path.read_text(encoding="utf-8", errors="replace")[:200000] \
+            else "harmbench"
     if name.endswith(".csv"):
         head = path.read_bytes()[:4096].decode("mac_roman").splitlines()[0] if path.stat().st_size else ""
         if "human_majority" in head or "human1" in head:
@@ -229,18 +333,23 @@ def guess_format(path: Path) -> str:
             return "xstest"
         if "Response" in head and "question" in head:
             return "gptfuzz"
+        cols = {c.strip().strip('"').lower() for c in head.split(",")}
+        if {"goal", "response", "label"} <= cols:
+            return "jailbreakeval"
     raise SafeevalError(f"{path}: cannot tell the label format; pass --format ({', '.join(FORMATS)})")
 
 
-def read_labels(path: Path | str, fmt: str | None = None) -> LabelledSet:
-    """Read a labelled file in `fmt` (guessed from the file when None)."""
+def read_labels(path: Path | str, fmt: str | None = None, behaviors: Path | str | None = None) -> LabelledSet:
+    """Read a labelled file in `fmt` (guessed from the file when None); `behaviors` is HarmBench's CSV."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise SafeevalError(f"{path}: no such labels file")
     fmt = fmt or guess_format(path)
     if fmt not in READERS:
         raise SafeevalError(f"unknown label format '{fmt}'; valid choices: {', '.join(FORMATS)}")
-    items = READERS[fmt](path)
+    if behaviors is not None and fmt != "harmbench":
+        raise SafeevalError(f"--behaviors only applies to HarmBench val files, not --format {fmt}")
+    items = read_harmbench(path, Path(behaviors)) if behaviors is not None else READERS[fmt](path)
     if not items:
         raise SafeevalError(f"{path}: no labelled rows")
     return LabelledSet(name=path.stem, format=fmt, path=str(path), sha256=file_sha256(path), items=items)

@@ -90,7 +90,7 @@ async def _rejudge(run_dir: Path, records: list[SampleRecord], judge: Judge, sam
 
 
 def rejudge(run_dir: Path, judge_name: str, tasks_dirs: list[Path] | None = None,
-            judge_model: str | None = None, cards_dirs: list[Path] | None = None, *,
+            judge_model: str | None = None, cards: list[Path] | None = None, *,
             judges_dirs: list[Path] | None = None, no_cache: bool = False) -> tuple[Path, dict]:
     """Re-score every record of `run_dir` with `judge_name`; returns (summary path, summary).
 
@@ -105,12 +105,12 @@ def rejudge(run_dir: Path, judge_name: str, tasks_dirs: list[Path] | None = None
     judge = load_judge(judge_name, extra_dirs=judges_dirs, model=judge_model)
     samples_name, summary_name = output_names(judge.id)
     written = asyncio.run(_rejudge(run_dir, records, judge, samples_name, no_cache))
-    from safeeval.calibration import add_corrections
+    from safeeval.calibration import run_card
 
-    info = {"id": judge.id, "version": judge.spec_version, "prompt_hash": judge.prompt_hash()}
+    # The card is fixed here, as a run fixes its own: a --card file, else an installed, else the built-in one.
+    info = {"id": judge.id, "version": judge.spec_version, "prompt_hash": judge.prompt_hash(),
+            **(run_card(judge.id, judge.spec_version, judge.prompt_hash(), cards or []) or {})}
     summary = summarize(written, {"run_id": manifest.run_id, "model": manifest.model.get("id", ""),
                                   "judges": [info], "rejudged_from": "samples.jsonl", "samples_file": samples_name})
-    if cards_dirs:  # summarize() already looked in the default card folders
-        summary = add_corrections(summary, written, cards_dirs)
     write_json_atomic(run_dir / summary_name, summary)
     return run_dir / summary_name, summary

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Train the shipped harm judge (judges/harm/minilm.npz). Same design as benchmarks/harm_loo.py, on every source.
+# Run from the repository root: nice -n 10 sh benchmarks/train_harm.sh [DATA]   (CPU, about 15-30 min on 2 cores)
+D=${1:-../shared/data}
+A=$D/jailbreakbench/attack-artifacts/PAIR/black_box
+exec .venv/bin/safeeval judge train --target harm --seed 0 --epochs 2 --lr 2e-3 \
+  --cap gptfuzz=600 --cap xstest=250 --source-weight jsonl=0.5 --out judges/harm/minilm.npz \
+  --labels gptfuzz:$D/gptfuzz/train.csv \
+  --labels jbb:$D/jailbreakbench/judge-comparison.csv \
+  --labels xstest:$D/xstest/xstest_v2_completions_gpt4_streval.csv \
+  --labels xstest:$D/xstest/xstest_v2_completions_llama2new_streval.csv \
+  --labels xstest:$D/xstest/xstest_v2_completions_mistralinstruct_streval.csv \
+  --labels jbb-artifacts:$A/gpt-3.5-turbo-1106.json --labels jbb-artifacts:$A/gpt-4-0125-preview.json \
+  --labels jbb-artifacts:$A/llama-2-7b-chat-hf.json --labels jbb-artifacts:$A/vicuna-13b-v1.5.json \
+  --labels jsonl:judges/harm/synthetic.jsonl
