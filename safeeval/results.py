@@ -135,39 +135,6 @@ def summary(run_dir: str | Path | Run) -> dict[str, Any]:
     return summarize(run.records, summary_meta(run))
 
 
-def incomparable_reasons(a: RunManifest, b: RunManifest, shared_tasks_only: bool = False) -> list[str]:
-    """Why two runs cannot be ranked or gated together; empty when they can.
-
-    Runs are comparable only when their task versions, data hashes and judges
-    match. With `shared_tasks_only`, tasks present in one run only are not a
-    reason (the gate compares the samples both runs share).
-    """
-    reasons = []
-    ta = {t.name: t for t in a.tasks}
-    tb = {t.name: t for t in b.tasks}
-    if not shared_tasks_only and set(ta) != set(tb):
-        only_a, only_b = sorted(set(ta) - set(tb)), sorted(set(tb) - set(ta))
-        parts = ([f"only in {a.run_id}: {', '.join(only_a)}"] if only_a else []) + \
-                ([f"only in {b.run_id}: {', '.join(only_b)}"] if only_b else [])
-        reasons.append("different task sets (" + "; ".join(parts) + ")")
-    for name in sorted(set(ta) & set(tb)):
-        if ta[name].version != tb[name].version:
-            reasons.append(f"task {name}: version {ta[name].version} vs {tb[name].version}")
-        elif ta[name].data_sha256 != tb[name].data_sha256:
-            reasons.append(f"task {name}: data hash {ta[name].data_sha256[:12]} vs {tb[name].data_sha256[:12]}")
-    if not shared_tasks_only:
-        ja = sorted((j.id, j.version, j.prompt_hash) for j in a.judges)
-        jb = sorted((j.id, j.version, j.prompt_hash) for j in b.judges)
-        if ja != jb:
-            reasons.append(f"judges differ: {_judges(a)} vs {_judges(b)}")
-        if sorted(a.attacks) != sorted(b.attacks):
-            reasons.append(f"attacks differ: {', '.join(a.attacks)} vs {', '.join(b.attacks)}")
-        # --limit draws a seeded subset: other limits or seeds mean other samples.
-        if (a.limit, a.seed) != (b.limit, b.seed):
-            reasons.append(f"sample subsets differ: limit {a.limit} seed {a.seed} vs limit {b.limit} seed {b.seed}")
-    return reasons
-
-
 def write_output(path: str | Path, text: str) -> None:
     """Write a derived output file (site page, JUnit, Markdown), creating its folder; one-line error."""
     path = Path(path)
@@ -176,8 +143,3 @@ def write_output(path: str | Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise SafeevalError(f"{path}: cannot write: {exc.strerror}") from None
-
-
-def _judges(m: RunManifest) -> str:
-    return ", ".join(f"{j.id} v{j.version}" + (f" #{j.prompt_hash[:8]}" if j.prompt_hash else "")
-                     for j in sorted(m.judges, key=lambda j: j.id)) or "none"

@@ -305,3 +305,58 @@ class RunManifest(Strict):
     started: str = Field(default_factory=utcnow)
     finished: str | None = None
     host: dict[str, Any] = Field(default_factory=dict)
+
+    def differences(self, other: RunManifest, purpose: ComparePurpose) -> list[tuple[str, str]]:
+        """Why this run and `other` cannot be taken together for `purpose`, as (field, reason)
+        pairs; empty when they can. The one definition of comparable runs:
+
+        - "resume": the same run again: model, tasks, attacks, judges, settings and shard;
+        - "merge": slices of one run: all of that but the shard;
+        - "rank": runs of other models on one leaderboard: tasks, attacks, judges, sample
+          subset (seed, limit) and generation settings, not the model;
+        - "gate": a candidate against a baseline, sample by sample: the tasks both ran
+          (version and data) and the generation settings.
+        """
+        out: list[tuple[str, str]] = []
+        mine, theirs = {t.name: t for t in self.tasks}, {t.name: t for t in other.tasks}
+        if purpose in ("resume", "merge") and self.model.get("id") != other.model.get("id"):
+            out.append(("model", f"models differ: {self.model.get('id')} vs {other.model.get('id')}"))
+        if purpose != "gate" and set(mine) != set(theirs):
+            only_a, only_b = sorted(set(mine) - set(theirs)), sorted(set(theirs) - set(mine))
+            parts = ([f"only in {self.run_id}: {', '.join(only_a)}"] if only_a else []) + \
+                    ([f"only in {other.run_id}: {', '.join(only_b)}"] if only_b else [])
+            out.append(("tasks", "different task sets (" + "; ".join(parts) + ")"))
+        for name in sorted(set(mine) & set(theirs)):
+            a, b = mine[name], theirs[name]
+            if a.version != b.version:
+                out.append(("tasks", f"task {name}: version {a.version} vs {b.version}"))
+            elif a.data_sha256 != b.data_sha256:
+                out.append(("tasks", f"task {name}: data hash {a.data_sha256[:12]} vs {b.data_sha256[:12]}"))
+        if purpose != "gate":
+            if sorted((j.id, j.version, j.prompt_hash) for j in self.judges) != \
+                    sorted((j.id, j.version, j.prompt_hash) for j in other.judges):
+                out.append(("judges", f"judges differ: {_judge_names(self)} vs {_judge_names(other)}"))
+            if purpose != "rank" and self.judge_override != other.judge_override:
+                out.append(("judge override", f"--judge {self.judge_override} vs {other.judge_override}"))
+            if sorted(self.attacks) != sorted(other.attacks):
+                out.append(("attacks", f"attacks differ: {', '.join(self.attacks)} vs {', '.join(other.attacks)}"))
+            # --limit draws a seeded subset: another limit or seed means other samples.
+            if self.seed != other.seed:
+                out.append(("seed", f"sample subsets differ: seed {self.seed} vs {other.seed}"))
+            if self.limit != other.limit:
+                out.append(("limit", f"sample subsets differ: limit {self.limit} vs {other.limit}"))
+        if self.generate != other.generate:
+            a, b = self.generate.model_dump(), other.generate.model_dump()
+            changed = ", ".join(f"{k} {a[k]} vs {b[k]}" for k in a if a[k] != b[k])
+            out.append(("generation settings", f"generation settings differ: {changed}"))
+        if purpose == "resume" and self.shard != other.shard:
+            out.append(("shard", f"shards differ: {self.shard} vs {other.shard}"))
+        return out
+
+
+ComparePurpose = Literal["resume", "merge", "rank", "gate"]
+
+
+def _judge_names(m: RunManifest) -> str:
+    return ", ".join(f"{j.id} v{j.version}" + (f" #{j.prompt_hash[:8]}" if j.prompt_hash else "")
+                     for j in sorted(m.judges, key=lambda j: j.id)) or "none"

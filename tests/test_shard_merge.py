@@ -170,3 +170,25 @@ def test_bad_shard_on_the_command_line_exits_2(tmp_path, replay):
     done = cli("run", "--model", f"replay:{replay}", "--tasks", "harmful-requests", "--limit", "2",
                "--shard", "2/2", "--out", str(tmp_path / "runs"), "--no-cache")
     assert done.returncode == 2 and "--shard '2/2'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_one_definition_of_comparable_runs_for_resume_merge_rank_and_gate():
+    from safeeval.schema import GenerateConfig, JudgeInfo, RunManifest, TaskInfo
+
+    def manifest(**change):
+        base = dict(run_id="a", safeeval_version="0", model={"id": "m"}, generate=GenerateConfig(),
+                    tasks=[TaskInfo(name="t", version="1", category="misuse", data_sha256="x" * 64, samples=3)],
+                    judges=[JudgeInfo(id="refusal")])
+        return RunManifest(**{**base, **change})
+
+    a = manifest()
+    fields = {p: lambda b, p=p: [f for f, _ in a.differences(b, p)] for p in ("resume", "merge", "rank", "gate")}
+    other_model = manifest(model={"id": "n"})
+    assert fields["resume"](other_model) == fields["merge"](other_model) == ["model"]
+    assert fields["rank"](other_model) == fields["gate"](other_model) == []  # other models are what one ranks
+    hotter = manifest(generate=GenerateConfig(temperature=0.7))  # the leaderboard used to miss this
+    assert all(fields[p](hotter) == ["generation settings"] for p in fields)
+    more = manifest(tasks=[*a.tasks, TaskInfo(name="u", version="1", category="misuse", data_sha256="y", samples=1)])
+    assert fields["rank"](more) == ["tasks"] and fields["gate"](more) == []  # the gate pairs shared samples
+    assert fields["resume"](manifest(shard="0/2")) == ["shard"] and fields["merge"](manifest(shard="0/2")) == []
+    assert fields["merge"](manifest(seed=1)) == ["seed"] and fields["gate"](manifest(seed=1)) == []

@@ -52,30 +52,14 @@ class MergeReport(BaseModel):
         return not self.missing and not self.conflicts and not self.missing_shards and self.unchecked is None
 
 
-def comparable(manifest: RunManifest) -> dict[str, Any]:
-    """The manifest fields that must agree for records to be pooled, by name."""
-    return {
-        "model": manifest.model.get("id"),
-        "tasks": sorted((t.name, t.version, t.data_sha256) for t in manifest.tasks),
-        "attacks": sorted(manifest.attacks),
-        "judges": sorted((j.id, j.version, j.prompt_hash) for j in manifest.judges),
-        "judge override": manifest.judge_override,
-        "seed": manifest.seed,
-        "limit": manifest.limit,
-        "generation settings": manifest.generate.model_dump(),
-    }
-
-
 def check_compatible(manifests: list[tuple[Path, RunManifest]]) -> None:
     """Raise a one-line SafeevalError naming the first field where an input differs."""
     first_dir, first = manifests[0]
-    want = comparable(first)
     for run_dir, manifest in manifests[1:]:
-        got = comparable(manifest)
-        for field, value in want.items():
-            if got[field] != value:
-                raise SafeevalError(f"cannot merge {run_dir} with {first_dir}: {field} differ "
-                                    f"({_short(got[field])} vs {_short(value)})")
+        differences = first.differences(manifest, "merge")
+        if differences:
+            field, reason = differences[0]
+            raise SafeevalError(f"cannot merge {run_dir} with {first_dir}: {field} differ ({_short(reason)})")
 
 
 def _short(value: Any) -> str:

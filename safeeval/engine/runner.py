@@ -116,13 +116,10 @@ def build_manifest(run_id: str, model: ModelAdapter, tasks: list[Task], attacks:
 
 def check_resumable(old: RunManifest, new: RunManifest, run_dir: Path) -> None:
     """A resumed run must evaluate the same model, task data, judges and settings."""
-    def key(m: RunManifest) -> Any:
-        return (m.model.get("id"), [(t.name, t.version, t.data_sha256) for t in m.tasks], m.attacks,
-                [j.model_dump() for j in m.judges], m.seed, m.limit, m.generate, m.shard)
-
-    if key(old) != key(new):
-        raise SafeevalError(f"{run_dir}: cannot resume: the model, tasks, attacks, judges or settings differ "
-                            f"from the original run; start a new run instead")
+    differences = old.differences(new, "resume")
+    if differences:
+        raise SafeevalError(f"{run_dir}: cannot resume: {differences[0][1]} (the original run vs now); "
+                            f"start a new run instead")
 
 
 def make_record(item: WorkItem, response: Response, verdicts: list, model_id: str) -> SampleRecord:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from safeeval.gate.policy import GatePolicy, PolicyCheck, apply_policy
 from safeeval.paired import PairedResult, non_inferiority
-from safeeval.results import Run, incomparable_reasons, outcome, primary_label, summary
+from safeeval.results import Run, outcome, primary_label, summary
 from safeeval.schema import SampleRecord
 
 Decision = Literal["pass", "regression", "underpowered", "no data"]
@@ -179,7 +179,7 @@ def gate(baseline: Run, candidate: Run, margin: float = 0.02, alpha: float = 0.0
                         allow_underpowered=allow_underpowered, baseline_path=str(baseline.path),
                         candidate_path=str(candidate.path))
     reasons = _sample_choice(baseline, candidate)
-    reasons += incomparable_reasons(baseline.manifest, candidate.manifest, shared_tasks_only=True)
+    reasons += [why for _, why in baseline.manifest.differences(candidate.manifest, "gate")]
     reasons += _check_pairs(base, cand)
     shared = base.keys() & cand.keys()
     if not shared:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from safeeval.calibration import find_card
 from safeeval.errors import SafeevalError
-from safeeval.results import Run, incomparable_reasons, open_run, summary
+from safeeval.results import Run, open_run, summary
 from safeeval.schema import CATEGORIES
 from safeeval.stats import rate
 
@@ -152,7 +152,7 @@ def build(runs: list[Run]) -> Leaderboard:
         if seen[e.slug] > 1:
             e.slug = f"{e.slug}-{seen[e.slug]}"
         for ref, members in groups:
-            if not incomparable_reasons(ref.manifest, run.manifest):
+            if not ref.manifest.differences(run.manifest, "rank"):
                 members.append(e)
                 break
         else:
@@ -167,7 +167,7 @@ def build(runs: list[Run]) -> Leaderboard:
             e.rank = rank
         for e in members:
             e.group = i
-        reasons = incomparable_reasons(main, ref.manifest) if i else []
+        reasons = [why for _, why in main.differences(ref.manifest, "rank")] if i else []
         result.append(Group(id=i, reasons=reasons, entries=ranked + [e for e in members if e.rank is None]))
     present = {c for g in result for e in g.entries for c in e.categories}
     return Leaderboard(groups=result, categories=[c for c in CATEGORIES if c in present])
