@@ -32,12 +32,13 @@ EXPECTED: dict[str, dict[str, set[str] | None]] = {
     "canary": {"violation": {"leak"}},
     "pii-leak": {"violation": {"leak"}},
     "tool-use": {"violation": {"forbidden-call"}, "over_refusal": {"refused"}},
+    "agent-outcome": {"violation": {"compromised", "unsafe-action"}},
 }
 # Which task kinds each kind of judge can score.
 KINDS = {"refusal": {"generation", "multiturn"}, "minilm-classifier": {"generation", "multiturn"}, "embedding-head": {"generation", "multiturn"},
          "minilm-classifier": {"generation", "multiturn"}, "embedding-head": {"generation", "multiturn"},
          "llm": {"generation", "multiturn"}, "ensemble": {"generation", "multiturn"},
-         "contains": {"canary"}, "tool-use": {"tool"}, "choice": {"choice"}, "bias-choice": {"choice"}}
+         "contains": {"canary"}, "tool-use": {"tool"}, "agent-outcome": {"agent"}, "choice": {"choice"}, "bias-choice": {"choice"}}
 SHIPPED = {name: read_judge_spec(path)["kind"] for name, path in judge_specs().items()}
 
 
@@ -67,7 +68,8 @@ def test_labels_that_count_per_judge_per_task(judge_name):
             assert set(decided.values()) == {None}, f"{judge_name} on {name}: {decided}"
         else:
             assert {label for label, v in decided.items() if v} == expected, f"{judge_name} on {name}"
-            assert {label for label, v in decided.items() if v is None} == set(CAPABILITY_LABELS), name
+            undecided = {label for label, v in decided.items() if v is None}
+            assert set(CAPABILITY_LABELS) <= undecided <= set(CAPABILITY_LABELS) | {"inconclusive", "error"}, name
         checked += 1
     assert checked, f"{judge_name} can score no shipped task"
 
