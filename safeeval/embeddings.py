@@ -60,4 +60,7 @@ class MiniLM:
 @lru_cache(maxsize=1)
 def get_embedder() -> MiniLM:
     """One shared embedder per process."""
-    return MiniLM()
+    from safeeval.events import phase
+
+    with phase("loading the judge's embedding model (all-MiniLM-L6-v2)"):
+        return MiniLM()

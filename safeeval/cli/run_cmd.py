@@ -16,7 +16,9 @@ from safeeval.cli.common import err, out, print_json
 from safeeval.engine.plan import RunOptions
 from safeeval.engine.runner import load_options, run as run_suite
 from safeeval.errors import SafeevalError
+from safeeval.events import Stopped
 from safeeval.cli.display import print_report
+from safeeval.cli.progress import INTERRUPTED, interrupts, phase_lines
 from safeeval.cli.report_cmd import run_context as report_context
 
 
@@ -130,11 +132,14 @@ class ProgressLines:
 def terminal_bar(console: Any = None) -> Any:
     """The progress bar for a terminal. It runs on estimated work (WORK_STEPS = all of it),
     so its ETA holds when samples differ in cost. rich loads here, not at start-up."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from safeeval.cli.progress import eta_column
+
+    # The eta is this session's measured rate, recomputed as the bar is drawn (cli.progress).
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[samples]}"),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console or err.console(),
-                    transient=False)
+                    TimeElapsedColumn(), eta_column(WORK_STEPS), console=console or err.console(),
+                    transient=False, refresh_per_second=2)
 
 
 def run(ctx: typer.Context, **given: Any) -> None:
@@ -163,6 +168,8 @@ def run(ctx: typer.Context, **given: Any) -> None:
             state["started"] = True
             if lines:
                 lines.begin(done, work)
+            if bar is not None:
+                bar.update(state["task"], t0=time.monotonic(), w0=work)
         if bar is not None:
             bar.update(state["task"], completed=work * WORK_STEPS, samples=f"{done}/{total}")
         if lines:
@@ -170,11 +177,14 @@ def run(ctx: typer.Context, **given: Any) -> None:
 
     start = time.perf_counter()
     try:
-        with bar if bar is not None else contextlib.nullcontext():
+        with interrupts(), phase_lines(err), bar if bar is not None else contextlib.nullcontext():
             result = run_suite(options, progress=progress, on_start=on_start)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         where = state.get("run_dir")
-        raise SafeevalError(f"interrupted; finished records are kept; resume with --resume {where}") from None
+        stopped = SafeevalError(f"interrupted; every finished record is kept in {where}; "
+                                f"resume with --resume {where}" if where else "interrupted before the run began")
+        stopped.exit_code = INTERRUPTED
+        raise stopped from None
     except SafeevalError as exc:
         if state.get("run_dir") and "--resume" not in str(exc):
             hinted = SafeevalError(f"{exc}; resume with --resume {state['run_dir']}")

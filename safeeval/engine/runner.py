@@ -34,6 +34,7 @@ from safeeval.engine.shard import select_shard
 from safeeval.engine.store import RunStore, is_errored, read_manifest, read_records, write_json_atomic
 from safeeval.errors import SafeevalError
 from safeeval.health import Health
+from safeeval.events import check_stop
 from safeeval.judges import Judge, load_judge, task_judge
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
@@ -220,6 +221,7 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
             records = await judge_and_write(batch, cached, options, store, model.model_id)
             written += len(records)
             tick(records)
+            check_stop()  # Ctrl-C (safeeval.events): stop once this batch is written
     return written
 
 

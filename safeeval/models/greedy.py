@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from safeeval.events import Stopped, stop_requested
 from safeeval.models.prefix_tree import Piece, plan_pieces
 
 PREFILL_CHUNK_TOKENS = 1024  # tokens per prefill pass: see _prefill
@@ -107,6 +108,8 @@ def _prefill(model: Any, rows: list[Row], eos: set[int]) -> tuple[Any, Any, int]
         # pieces do not pay for long ones (benchmarks/README.md).
         wave.sort(key=lambda p: p.start - p.end)
         for a, b in prefill_chunks([p.end - p.start for p in wave]):
+            if stop_requested():  # Ctrl-C: no answer of this batch is finished yet
+                raise Stopped()
             _prefill_chunk(model, rows, wave[a:b], (keys, values, mask), longest, eos)
     return _buffer_cache(list(keys), list(values), longest), mask, longest
 
@@ -174,6 +177,8 @@ def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
     """Greedy-decode every row (one batch): fill each `Row.out`, stopping at an eos id or `max_new`.
 
     The end-of-sequence token itself is not kept in `out`, as `generate` pads it away.
+    A stop request (`safeeval.events`) ends the loop between two decode steps and
+    raises `Stopped` with the rows left as they are: `finished(row)` tells which are done.
     """
     import torch
 
@@ -187,9 +192,13 @@ def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
         cache, mask, longest = _prefill(model, ordered, eos)
         active = list(range(len(ordered)))  # rows still in the cache, in cache order
         step = 0
+        halted = False
         while True:
             live = [i for i in active if not _done(ordered[i])]
             if not live:
+                break
+            if stop_requested():  # Ctrl-C: stop between two steps, a fraction of a second
+                halted = True
                 break
             if len(live) < len(active):  # drop finished rows: they would cost a full step each
                 keep = torch.tensor([active.index(i) for i in live], device=device)
@@ -209,7 +218,14 @@ def greedy_generate(model: Any, rows: list[Row], eos: set[int]) -> list[Row]:
     for row in rows:
         if row.stopped:
             row.out.pop()
+    if halted:
+        raise Stopped()
     return rows
+
+
+def finished(row: Row) -> bool:
+    """Whether a row's answer is complete (after `greedy_generate` returned or raised `Stopped`)."""
+    return row.stopped or len(row.out) >= row.max_new
 
 
 def _done(row: Row) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from safeeval.errors import SafeevalError
+from safeeval.events import Stopped
 from safeeval.models.answers import finish as finish_answer
 from safeeval.models.base import ModelAdapter
 from safeeval.models.gguf_once import gguf_parsed_once
@@ -46,6 +47,11 @@ def quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    import warnings
+
+    # The greedy loop passes `past_key_values` (transformers 4.x and 5.x both take it); the
+    # deprecation note is for library authors, not for the user's terminal.
+    warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
 
 
 def embedded_model_path() -> Path:
@@ -170,6 +176,12 @@ class HFAdapter(ModelAdapter):
     def load(self) -> None:
         if self._model is not None:
             return
+        from safeeval.events import phase
+
+        with phase(f"loading model {self.model_id}"):
+            self._load()
+
+    def _load(self) -> None:
         quiet_transformers()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -225,7 +237,7 @@ class HFAdapter(ModelAdapter):
         ), self.context_length())
 
     def _generate_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
-        from safeeval.models.greedy import Row, greedy_generate, supports
+        from safeeval.models.greedy import Row, finished, greedy_generate, supports
 
         if config.temperature > 0 or not supports(self._model.config):
             return self._generate(prompts, config)
@@ -234,7 +246,12 @@ class HFAdapter(ModelAdapter):
         ids = [self._tokenizer(self._render(p), add_special_tokens=False)["input_ids"] for p in prompts]
         # No position past the context: an answer with less room than asked is marked cut.
         rows = [Row(prompt=i, max_new=max(1, min(config.max_tokens, self.context_length() - len(i)))) for i in ids]
-        greedy_generate(self._model, rows, self._eos_ids())
+        try:
+            greedy_generate(self._model, rows, self._eos_ids())
+        except Stopped:  # Ctrl-C: hand on the answers that were complete
+            elapsed = time.perf_counter() - start
+            raise Stopped([(p, self._response(p, config, row.out, len(row.prompt), elapsed))
+                           for p, row in zip(prompts, rows) if finished(row)]) from None
         elapsed = time.perf_counter() - start
         return [self._response(p, config, row.out, len(row.prompt), elapsed) for p, row in zip(prompts, rows)]
 
@@ -287,7 +304,11 @@ class HFAdapter(ModelAdapter):
         return batches
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.load)
+        """Check the model exists; it loads when the first answer is needed (none, if all are cached)."""
+        source, extra = self._source()
+        path = Path(source) / extra.get("gguf_file", "config.json")
+        if not path.exists():
+            raise SafeevalError(f"{path}: does not exist; is {source} a model folder?")
 
     def context_length(self) -> int:
         """The model's context in tokens (its position limit)."""
@@ -316,6 +337,10 @@ class HFAdapter(ModelAdapter):
         for batch, config in self._batches(prompts):
             try:
                 responses = await asyncio.to_thread(self._generate_batch, batch, config)
+            except Stopped as stop:  # Ctrl-C mid-batch: the finished answers first, then stop
+                for prompt, response in stop.finished:
+                    yield prompt, response
+                raise Stopped() from None
             except RuntimeError as exc:  # e.g. out of memory: record, don't drop
                 responses = [Response(error=f"generation failed: {str(exc).splitlines()[0]}") for _ in batch]
             for prompt, response in zip(batch, responses):
