@@ -98,7 +98,9 @@ def test_data_files_beside_the_site(tmp_path):
     assert html.count("<script") == 1  # our own script; the model name's tag is escaped
     assert "evil|`model`\n&lt;script&gt;" in html
     svgs = {p.name: p.read_text() for p in (out / "plots").glob("*.svg")}
-    assert len(svgs) == 4  # two plots per comparability group, never mixing groups
+    # Plots per comparability group, never mixing groups; group 2 has no over-refusal rate: no scatter.
+    assert sorted(svgs) == ["safety_vs_over_refusal.svg", "violation_by_category-group-2.svg",
+                            "violation_by_category.svg"]
     assert all("<script" not in text for text in svgs.values())
     assert "&lt;script&gt;" in svgs["violation_by_category.svg"]
     assert "&lt;script&gt;" not in svgs["violation_by_category-group-2.svg"]

@@ -136,7 +136,8 @@ def test_index_loads_groups_and_flags(browser, site, tmp_path):
     assert page.locator("#group-1 tbody tr").count() == 1
     assert "version 1 vs 2" in page.inner_text(".reasons")
     assert "2 of 61 samples errored: not ranked" in page.inner_text("#group-0")
-    assert page.locator(".plots svg").count() == 4  # two plots for each of the two groups
+    # Two plots for group 1; group 2's run has no over-refusal rate, so it gets no scatter plot.
+    assert page.locator(".plots svg").count() == 3
     # The model name is shown as text, not markup.
     assert EVIL_MODEL in page.inner_text("#group-0")
     assert page.locator("#group-0 b, #group-0 img, #group-0 script").count() == 0
@@ -154,14 +155,14 @@ def test_sorting(browser, site):
     assert page.get_attribute("#group-0 th:nth-child(4)", "aria-sort") == "ascending"
     page.click("#group-0 th:nth-child(4) button")
     assert [float(v) for v in _column(page, "#group-0", 3)] == sorted(up, reverse=True)
-    page.click("#group-0 th:nth-child(5) button")  # over-refusal rate
-    over = [float(v) for v in _column(page, "#group-0", 4)]
+    page.click("#group-0 th:nth-child(6) button")  # over-refusal rate
+    over = [float(v) for v in _column(page, "#group-0", 5)]
     assert over == sorted(over)
     watch.assert_clean(page)
     # Run pages: "31.7% [19.6, 47.0]" cells sort as numbers, not as text.
     page, watch = _open(page.context.browser, (site / "runs" / "run-a.html").as_uri())
     page.click("#tasks th:has-text('rate') button")
-    rates = [float(v) for v in _column(page, "#tasks", 3)]
+    rates = [float(v) for v in _column(page, "#tasks", 4)]
     assert rates == sorted(rates) == [10.0, 30.0, 100.0]
     watch.assert_clean(page)
 
@@ -256,3 +257,22 @@ def test_site_from_embedded_model_and_replays(browser, tmp_path):
     # The replay of the model's own answers is the same run for the gate.
     res = cli("gate", "--baseline", str(embedded), "--candidate", str(dirs[1]))
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_pages_fit_the_window(browser, site, tmp_path, width, height):
+    """No sideways page scroll: wide tables and plots scroll inside their own boxes."""
+    for name in ("index.html", "runs/run-a.html"):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        watch = Watch(page)
+        page.goto((site / name).as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("document.documentElement.scrollWidth") == width, name
+        assert page.evaluate("document.body.scrollWidth") <= width, name
+        # The plots' text stays at its drawn size (12px): a phone scrolls a plot rather than shrinking it.
+        if page.locator(".plots svg").count():
+            box = page.locator(".plots svg").first.bounding_box()
+            assert box["width"] >= 600
+        _screenshot(page, f"{name.replace('/', '-').removesuffix('.html')}-{width}.png", tmp_path)
+        watch.assert_clean(page)
+        page.close()

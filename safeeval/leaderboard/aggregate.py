@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from safeeval.calibration import find_card
 from safeeval.errors import SafeevalError
+from safeeval.report import flags as task_flags
 from safeeval.results import Run, open_run, summary
 from safeeval.schema import CATEGORIES
 from safeeval.stats import rate
@@ -51,6 +52,8 @@ class Entry(BaseModel):
     judges: list[JudgeBadge]
     task_versions: dict[str, str]
     attacks: list[str]
+    seed: int = 0
+    limit: int | None = None
     flags: list[str] = Field(default_factory=list)
     finished: bool = True
     summary: dict[str, Any] = Field(default_factory=dict)
@@ -123,6 +126,7 @@ def entry(run: Run) -> Entry:
         flags.append("no over-refusal control tasks: ranked on violation rate alone")
     if not s["records"]:
         flags.append("no records: nothing to rank")
+    flags += list(task_flags(s).values())  # a rate its task's own metrics undermine
     if not run.manifest.finished:
         # An interrupted run covers only part of its samples: shown, never ranked.
         flags.append("run not finished (resume it with --resume): not ranked")
@@ -131,7 +135,7 @@ def entry(run: Run) -> Entry:
         started=run.manifest.started, categories=s["categories"], violation=viol, over_refusal=over,
         balanced=balanced, records=s["records"], errors=s["errors"], unscored=inconclusive,
         judges=judge_badges(run), task_versions={t.name: t.version for t in run.manifest.tasks},
-        attacks=list(run.manifest.attacks), flags=flags, finished=bool(run.manifest.finished), summary=s,
+        attacks=list(run.manifest.attacks), seed=run.manifest.seed, limit=run.manifest.limit, flags=flags, finished=bool(run.manifest.finished), summary=s,
     )
 
 

@@ -41,11 +41,12 @@ def _y_axis(left: float, top: float, height: float, right: float, label: str) ->
     return out
 
 
-def _legend(entries: list[Entry], x: float, y: float) -> list[str]:
+def _legend(entries: list[tuple[int, Entry]], x: float, y: float) -> list[str]:
+    """One line per drawn run, in its series colour (`i` is its place among all the group's runs)."""
     out = []
-    for i, e in enumerate(entries):
-        out.append(f'<circle cx="{x + 5}" cy="{y + 16 * i - 4}" r="5" fill="{color(i)}"/>')
-        out.append(_text(x + 14, y + 16 * i, _label(e)))
+    for row, (i, e) in enumerate(entries):
+        out.append(f'<circle cx="{x + 5}" cy="{y + 16 * row - 4}" r="5" fill="{color(i)}"/>')
+        out.append(_text(x + 14, y + 16 * row, _label(e)))
     return out
 
 
@@ -62,35 +63,44 @@ def _interval(r: dict[str, Any] | None) -> tuple[float, float, float] | None:
 
 
 def category_plot(entries: list[Entry], categories: list[str], measure: str = "violation") -> str:
-    """Rate per category with 95% intervals, one coloured series per run."""
+    """Rate per category with 95% intervals, one coloured series per run; "" when no run has a rate to draw.
+    A run with no rate in these categories gets neither points nor a legend line."""
+    drawn = [(i, e) for i, e in enumerate(entries)
+             if any(_interval((e.categories.get(c) or {}).get(measure)) for c in categories)]
+    if not drawn:
+        return ""
     width, top, height, left = 760, 30, 240, 60
     right = width - 20
-    legend_h = 16 * len(entries) + 10
+    legend_h = 16 * len(drawn) + 10
     body = _y_axis(left, top, height, right, "over-refusal rate" if measure == "over_refusal" else "violation rate")
     slot = (right - left) / max(1, len(categories))
     for ci, cat in enumerate(categories):
         cx = left + slot * (ci + 0.5)
         body.append(_text(cx, top + height + 18, cat, "middle"))
-        step = min(14.0, (slot * 0.8) / max(1, len(entries)))
-        for i, e in enumerate(entries):
+        step = min(14.0, (slot * 0.8) / max(1, len(drawn)))
+        for place, (i, e) in enumerate(drawn):
             iv = _interval((e.categories.get(cat) or {}).get(measure))
             if iv is None:
                 continue
-            x = cx + (i - (len(entries) - 1) / 2) * step
+            x = cx + (place - (len(drawn) - 1) / 2) * step
             p, lo, hi = (top + height * (1 - v) for v in iv)
             body.append(f'<line x1="{x:.1f}" y1="{lo:.1f}" x2="{x:.1f}" y2="{hi:.1f}" stroke="{color(i)}" '
                         f'stroke-width="2"/>')
             body.append(f'<circle cx="{x:.1f}" cy="{p:.1f}" r="4" fill="{color(i)}">'
                         f'<title>{escape(_label(e))}: {cat} {100 * iv[0]:.1f}% '
                         f'[{100 * iv[1]:.1f}, {100 * iv[2]:.1f}]</title></circle>')
-    body += _legend(entries, left, top + height + 44)
+    body += _legend(drawn, left, top + height + 44)
     title = ("Over-refusal" if measure == "over_refusal" else "Violation") + " rate by category (95% intervals)"
     body.insert(0, _text(left, 18, title, extra='font-weight="bold"'))
     return _svg(width, top + height + 40 + legend_h, title, body)
 
 
 def scatter_plot(entries: list[Entry]) -> str:
-    """Violation rate (y) against over-refusal rate (x), both with 95% intervals; lower left is best."""
+    """Violation rate (y) against over-refusal rate (x), both with 95% intervals; lower left is best.
+    "" when no run has both rates; runs without them get no legend line."""
+    drawn = [(i, e) for i, e in enumerate(entries) if _interval(e.violation) and _interval(e.over_refusal)]
+    if not drawn:
+        return ""
     size, left, top = 320, 60, 30
     width = left + size + 30
     title = "Safety vs over-refusal (lower left is better)"
@@ -100,12 +110,8 @@ def scatter_plot(entries: list[Entry]) -> str:
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + size}" stroke="#e5e5e5"/>')
         body.append(_text(x, top + size + 16, f"{tick}%", "middle"))
     body.append(_text(left + size / 2, top + size + 34, "over-refusal rate on benign controls", "middle"))
-    plotted = []
-    for i, e in enumerate(entries):
+    for i, e in drawn:
         v, o = _interval(e.violation), _interval(e.over_refusal)
-        if v is None or o is None:
-            continue
-        plotted.append(e)
         x, xl, xh = (left + size * t for t in o)
         y, yl, yh = (top + size * (1 - t) for t in v)
         c = color(i)
@@ -113,8 +119,6 @@ def scatter_plot(entries: list[Entry]) -> str:
         body.append(f'<line x1="{x:.1f}" y1="{yl:.1f}" x2="{x:.1f}" y2="{yh:.1f}" stroke="{c}" stroke-width="1.5"/>')
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{c}"><title>{escape(_label(e))}: violation '
                     f'{100 * v[0]:.1f}%, over-refusal {100 * o[0]:.1f}%</title></circle>')
-    if not plotted:
-        body.append(_text(left + size / 2, top + size / 2, "no run has over-refusal control tasks", "middle"))
-    body += _legend(entries, left, top + size + 60)
+    body += _legend(drawn, left, top + size + 60)
     body.insert(0, _text(left, 18, title, extra='font-weight="bold"'))
-    return _svg(width + 200, top + size + 60 + 16 * len(entries) + 10, title, body)
+    return _svg(width + 200, top + size + 60 + 16 * len(drawn) + 10, title, body)

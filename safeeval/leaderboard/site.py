@@ -28,7 +28,7 @@ from safeeval.engine.store import write_json_atomic
 from safeeval.leaderboard.aggregate import Entry, Group, Leaderboard, build
 from safeeval.leaderboard.exports import to_csv, to_json, to_markdown
 from safeeval.leaderboard.plots import category_plot, scatter_plot
-from safeeval.report import attack_rows, category_rows, task_rows
+from safeeval.report import attack_rows, category_rows, context_line, legend, metric_rows, run_context, task_rows
 from safeeval.results import Run, open_run, outcome, primary_label, write_output
 
 MAX_TEXT = 8000  # characters of prompt/response kept per sample in the browser
@@ -103,22 +103,40 @@ def _judges(e: Entry, fold: bool = True) -> str:
     return f"<details><summary>{len(e.judges)} judges {badge}</summary>{'<br>'.join(lines)}</details>"
 
 
+def _inconclusive(e: Entry) -> tuple[str, str]:
+    if not e.records:
+        return "–", ""
+    share = e.unscored / e.records
+    return f"{100 * share:.1f}%", f"{share:.6f}"
+
+
 def _row(e: Entry, categories: list[str]) -> str:
+    """An index row: the numbers that rank, and one line of what they rest on. Judge badges, task
+    versions and per-task numbers are on the run's page (a row must fit a phone's scroll box)."""
+    judges = ", ".join(sorted({j.id for j in e.judges}))
+    limit = f"limit {e.limit}" if e.limit else "all samples"
+    about = (f'<span class="ci">seed {e.seed} · {limit} · {e.records} samples, {e.errors} errored · '
+             f"judges: {escape(judges)}</span>")
+    flags = "".join(f'<span class="flag">⚠ {escape(f)}</span>' for f in e.flags)
     cells = [_td(str(e.rank) if e.rank else "–", e.rank or "", "num"),
              _td(f'<a href="runs/{escape(e.slug)}.html">{escape(e.model)}</a><br>'
-                 f'<code>{escape(e.run_id)}</code>', e.model),
+                 f'<code>{escape(e.run_id)}</code><br>{about}{flags}', e.model, "run"),
              _td(f"{100 * e.balanced:.1f}%" if e.balanced is not None else "–",
                  f"{e.balanced:.6f}" if e.balanced is not None else "", "num"),
-             _td(*_pct(e.violation), "num"), _td(*_pct(e.over_refusal), "num")]
+             _td(*_pct(e.violation), "num"), _td(*_inconclusive(e), "num"), _td(*_pct(e.over_refusal), "num")]
     for cat in categories:
         cells.append(_td(*_pct((e.categories.get(cat) or {}).get("violation")), "num"))
-    cells.append(_td(_judges(e), sum(j.card for j in e.judges)))
-    versions = "<br>".join(f"{escape(t)} v{escape(v)}" for t, v in sorted(e.task_versions.items()))
-    cells.append(_td(f"<details><summary>{len(e.task_versions)} tasks</summary>{versions}</details>",
-                     len(e.task_versions)))
-    flags = "".join(f'<span class="flag">⚠ {escape(f)}</span>' for f in e.flags)
-    cells.append(_td(f"{e.records} ({e.errors} errored){flags}", e.errors, "num"))
     return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _scroll(html: str) -> str:
+    """A wide table scrolls inside its own box, never the page."""
+    return f'<div class="scroll">{html}</div>'
+
+
+def _plots(*svgs: str) -> str:
+    shown = "".join(f'<div class="plot">{svg}</div>' for svg in svgs if svg)
+    return f'<div class="plots">{shown}</div>' if shown else ""
 
 
 def _group_plots(group: Group, categories: list[str]) -> tuple[str, str]:
@@ -128,13 +146,14 @@ def _group_plots(group: Group, categories: list[str]) -> tuple[str, str]:
 
 def index_html(board: Leaderboard, generated: str) -> str:
     cats = board.categories
-    head = (_th("Rank") + _th("Model / run") + _th("Score") + _th("Violation rate") + _th("Over-refusal rate")
-            + "".join(_th(f"{c} violation") for c in cats) + _th("Judge") + _th("Task versions")
-            + _th("Samples"))
+    head = (_th("Rank") + _th("Model / run") + _th("Score") + _th("Violation rate") + _th("Inconclusive")
+            + _th("Over-refusal rate") + "".join(_th(f"{c} violation") for c in cats))
     parts = ["<h1>safeeval leaderboard</h1>",
              f'<p class="sub">Generated {escape(generated)}. Rates with 95% Wilson intervals. Score = mean of the '
              "violation rate and the over-refusal rate on benign controls (lower is better), so a model that "
-             "refuses everything cannot rank well. Only runs in the same group are comparable.</p>",
+             "refuses everything cannot rank well. Inconclusive = share of samples where nothing was measured "
+             "(left out of the rates). Only runs in the same group are comparable; each run's page has its "
+             "judges, task versions and per-task numbers.</p>",
              '<p>Data: <a href="leaderboard.csv">leaderboard.csv</a> · <a href="leaderboard.json">'
              'leaderboard.json</a> · <a href="leaderboard.md">leaderboard.md</a></p>']
     for g in board.groups:
@@ -142,10 +161,10 @@ def index_html(board: Leaderboard, generated: str) -> str:
         parts.append(f"<h2>{escape(title)}</h2>")
         if g.reasons:
             parts.append('<div class="reasons">' + "".join(f"<p>{escape(r)}</p>" for r in g.reasons) + "</div>")
-        parts.append(f'<table class="sortable" id="group-{g.id}"><thead><tr>{head}</tr></thead><tbody>'
-                     + "".join(_row(e, cats) for e in g.entries) + "</tbody></table>")
+        parts.append(_scroll(f'<table class="sortable" id="group-{g.id}"><thead><tr>{head}</tr></thead><tbody>'
+                             + "".join(_row(e, cats) for e in g.entries) + "</tbody></table>"))
         # Plots per group: runs that cannot be compared are never drawn on one chart.
-        parts.append('<div class="plots">' + "".join(_group_plots(g, cats)) + "</div>")
+        parts.append(_plots(*_group_plots(g, cats)))
     return page("safeeval leaderboard", "\n".join(parts))
 
 
@@ -162,7 +181,8 @@ def _table(rows: list[dict[str, str]], table_id: str) -> str:
         return "<p>Nothing to show.</p>"
     head = "".join(_th(c) for c in rows[0])
     body = "".join("<tr>" + "".join(_td(escape(v), _sort_key(v)) for v in r.values()) + "</tr>" for r in rows)
-    return f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return _scroll(f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+                   "</table>")
 
 
 def _clip(text: str) -> str:
@@ -186,16 +206,24 @@ def sample_data(run: Run) -> list[dict[str, Any]]:
 
 def run_html(e: Entry, run: Run, generated: str) -> str:
     s = e.summary
+    ctx = run_context(run.manifest, run.records)
+    tables = {"tasks": task_rows(s, ctx["judges"]), "metrics": metric_rows(s), "attacks": attack_rows(s),
+              "categories": category_rows(s)}
     flags = "".join(f'<p class="flag">⚠ {escape(f)}</p>' for f in e.flags)
+    notes = "".join(f"<li>{escape(n)}</li>" for n in legend({k: v for k, v in tables.items() if v}, s))
+    versions = ", ".join(f"{escape(t)} v{escape(v)}" for t, v in sorted(e.task_versions.items()))
     parts = ['<p><a href="../index.html">← leaderboard</a></p>', f"<h1>{escape(e.model)}</h1>",
              f'<p class="sub">Run <code>{escape(e.run_id)}</code>, started {escape(e.started)}; '
-             f"{e.records} samples, {e.errors} errored, {e.unscored} unscored; attacks: "
-             f"{escape(', '.join(e.attacks))}. Generated {escape(generated)}.</p>", flags,
+             f"{e.records} samples, {e.errors} errored, {e.unscored} inconclusive; "
+             f"{escape(context_line(ctx))}. Generated {escape(generated)}.</p>", flags,
              f"<p>Judges:<br>{_judges(e, fold=False)}</p>",
-             "<h2>Categories</h2>", _table(category_rows(s), "categories"),
-             "<h2>Tasks</h2>", _table(task_rows(s), "tasks"),
-             "<h2>Attacks</h2>", _table(attack_rows(s), "attacks"),
-             '<div class="plots">' + category_plot([e], [c for c in s["categories"]]) + "</div>",
+             f"<details><summary>Task versions ({len(e.task_versions)})</summary><p>{versions}</p></details>",
+             "<h2>Tasks</h2>", _table(tables["tasks"], "tasks"),
+             *(["<h2>Task metrics</h2>", _table(tables["metrics"], "metrics")] if tables["metrics"] else []),
+             "<h2>Attacks</h2>", _table(tables["attacks"], "attacks"),
+             "<h2>Categories</h2>", _table(tables["categories"], "categories"),
+             f'<ul class="notes">{notes}</ul>' if notes else "",
+             _plots(category_plot([e], [c for c in s["categories"]])),
              "<h2>Samples</h2>",
              '<div class="filters">'
              '<label>Task <select id="filter-task"><option value="">all</option></select></label>'
@@ -219,8 +247,9 @@ def build_site(run_dirs: list[str | Path], out: str | Path) -> Leaderboard:
     for g in board.groups:
         suffix = "" if g.id == 0 else f"-group-{g.id + 1}"
         by_cat, scatter = _group_plots(g, board.categories)
-        write_output(out / "plots" / f"violation_by_category{suffix}.svg", by_cat)
-        write_output(out / "plots" / f"safety_vs_over_refusal{suffix}.svg", scatter)
+        for name, svg in (("violation_by_category", by_cat), ("safety_vs_over_refusal", scatter)):
+            if svg:  # a group with nothing to draw gets no plot file
+                write_output(out / "plots" / f"{name}{suffix}.svg", svg)
     write_output(out / "leaderboard.md", to_markdown(board))
     write_output(out / "leaderboard.csv", to_csv(board))
     write_json_atomic(out / "leaderboard.json", to_json(board))
