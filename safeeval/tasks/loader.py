@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from safeeval.errors import SafeevalError
-from safeeval.schema import Message, Sample, TaskSpec, ToolSpec
+from safeeval.schema import Message, Sample, TaskSpec, ToolSpec, compact
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -110,7 +110,9 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
     if isinstance(violation_answers, str):
         violation_answers = [violation_answers]
     user_text = next((m.content for m in messages if m.role == "user"), "")
-    return Sample(
+    for message in messages:
+        compact(message)
+    return compact(Sample(
         id=str(row.get("id", index)),
         task=spec.name,
         subcategory=str(row.get("subcategory", spec.subcategory) or ""),
@@ -123,7 +125,7 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
         forbidden=row.get("forbidden"),
         objective=str(row.get("objective") or row.get("prompt") or user_text),
         data=row,
-    )
+    ))
 
 
 @dataclass
