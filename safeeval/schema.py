@@ -120,7 +120,7 @@ class TaskSpec(Strict):
     control: str | None = None         # the paired benign task
     max_tokens: int = 256
     attackable: bool = False           # can attack transforms apply to its prompts
-    license: str = "Apache-2.0"
+    license: str | None = None          # as the task's author states it; None: not stated
     references: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)  # kind-specific settings

@@ -116,3 +116,26 @@ def test_help_explains_commands():
     assert proc.returncode == 0
     for option in ("--model", "--tasks", "--limit", "--resume", "--json", "--judge"):
         assert option in proc.stdout
+
+
+def test_added_task_is_not_built_in_and_keeps_its_licence_unset(tmp_path):
+    import yaml
+
+    from safeeval import listing
+    from safeeval.testing.tasks import make_task_dir
+
+    folder = make_task_dir(tmp_path / "mine", 3, name="my-own-task")
+    spec_path = folder / "misuse" / "my-own-task" / "task.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    del spec["license"]
+    spec_path.write_text(yaml.safe_dump(spec))
+    rows = {r["name"]: r for r in listing.list_tasks([folder])}
+    assert rows["my-own-task"]["source"] == "added"
+    assert rows["harmful-requests"]["source"] == "built-in"
+    assert rows["advbench"]["source"] == "public" and rows["advbench"]["samples"] == "needs data"
+    assert listing.show_task("my-own-task", [folder], preview=0)["spec"]["license"] is None
+
+
+def test_unknown_name_suggests_the_closest():
+    proc = safeeval("run", "--model", "smollm2", "--tasks", "harmful-request", "--limit", "1")
+    assert_one_line_error(proc, "did you mean 'harmful-requests'")

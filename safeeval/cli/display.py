@@ -12,7 +12,8 @@ from safeeval import report
 from safeeval.cli.common import out
 
 # Columns left out first when a table is too wide, in this order.
-DROP_ORDER = ("judge", "corr [95% CI]", "err", "inc ", "inc", "n", "samples", "version", "subcategory", "source")
+DROP_ORDER = ("judge", "corr [95% CI]", "err", "inc ", "inc", "n", "subcategory", "version", "category",
+              "measure", "card", "samples")
 PAD = 3  # a cell's padding (one space each side) and the blank column divider after it
 
 

@@ -57,11 +57,15 @@ def list_cmd(
             "models": listing.list_models, "attacks": listing.list_attacks}[what.value]()
     if as_json:
         print_json(rows)
+    elif what is ListWhat.tasks:
+        from safeeval.cli.display import print_fitted
+
+        print_fitted("tasks", rows, drop_order=listing.LIST_DROP)
+        total = sum(r["samples"] for r in rows if isinstance(r["samples"], int))
+        out.print(f"{len(rows)} tasks, {total} samples", markup=False, highlight=False)
+        out.print(listing.LIST_LEGEND, markup=False, highlight=False, style="dim")
     else:
         print_table(what.value, rows)
-        if what is ListWhat.tasks:
-            total = sum(r["samples"] for r in rows if isinstance(r["samples"], int))
-            out.print(f"{len(rows)} tasks, {total} samples")
 
 
 @tasks_app.command("show")
