@@ -73,3 +73,25 @@ def test_entry_point_task_folder(tmp_path, monkeypatch):
     available = discover_tasks()
     assert available["plugin-task"].spec.category == "autonomy"
     sys.modules.pop("myplugin", None)
+
+
+def test_kind_is_enforced_at_load_with_file_and_line(tmp_path):
+    """A `kind: choice` row without choices (or a `kind: tool` row without tools) is an error naming its line."""
+    import json
+
+    import pytest
+    import yaml
+
+    from safeeval.errors import SafeevalError
+    from safeeval.tasks.loader import load_task
+
+    for kind, good, bad, words in (
+            ("choice", {"choices": ["yes", "no"], "answer": "A"}, {"choices": ["only one"]}, "'choices' list"),
+            ("tool", {"tools": [{"name": "t"}]}, {}, "'tools' list")):
+        task = tmp_path / kind
+        task.mkdir()
+        (task / "task.yaml").write_text(yaml.safe_dump({"name": f"k-{kind}", "category": "misuse", "kind": kind}))
+        rows = [{"id": "a", "prompt": "q", **good}, {"id": "b", "prompt": "q", **bad}]
+        (task / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with pytest.raises(SafeevalError, match=rf"data.jsonl:2: task 'k-{kind}' is kind '{kind}': each row needs .*{words}"):
+            load_task(task).samples()

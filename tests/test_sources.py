@@ -16,7 +16,8 @@ from safeeval.engine.plan import RunOptions, resolve_tasks
 from safeeval.errors import SafeevalError
 from safeeval.registry import discover_tasks, select_tasks
 from safeeval.tasks.loader import Task
-from safeeval.tasks.sources import SOURCES, available_sources, load_rows
+from safeeval.tasks.public import available_sources, load_rows
+from safeeval.tasks.sources import SOURCES
 
 _TASKS: dict[str, Task] = {}
 

@@ -40,12 +40,10 @@ PUT_BATCH = 32
 def model_cache_id(model: Any) -> str | None:
     """The identity a model's answers are cached under, or None if it should not be cached.
 
-    Adapters opt in with `cacheable = True`; replaying recorded answers, for
-    one, gains nothing from a cache. `cache_id` defaults to the model id.
+    Adapters opt in with `cacheable = True` (models.base.ModelAdapter); replaying
+    recorded answers, for one, gains nothing from a cache.
     """
-    if not getattr(model, "cacheable", False):
-        return None
-    return getattr(model, "cache_id", None) or model.model_id
+    return model.cache_id if model.cacheable else None
 
 
 def response_key(model_id: str, prompt: Prompt) -> str:

@@ -218,12 +218,16 @@ class RayModel(ModelAdapter):
         self.pool = pool
         # The response cache (engine.cache) keys answers by the model, not the executor:
         # a Ray run and a local run of the same model share them.
-        self.cacheable = getattr(inner, "cacheable", False)
-        self.cache_id = getattr(inner, "cache_id", None)
+        self.cacheable = inner.cacheable
+        self.batch_size = inner.batch_size
 
     @property
     def model_id(self) -> str:
         return self.inner.model_id
+
+    @property
+    def cache_id(self) -> str:
+        return self.inner.cache_id
 
     def spec(self) -> dict[str, Any]:
         return self.inner.spec()  # the executor does not change what is evaluated
@@ -280,7 +284,7 @@ def unit_size(prompts: int, workers: int, adapter: ModelAdapter) -> int:
     redoes; whole batches keep a unit from ending in a batch of 1 that costs
     a CPU model nearly as much as a full one (measured: benchmarks/scaling.md).
     """
-    batch = max(1, int(getattr(adapter, "batch_size", None) or 1))
+    batch = max(1, int(adapter.batch_size or 1))
     size = math.ceil(prompts / (4 * max(1, workers)))
     return max(batch, math.ceil(size / batch) * batch)
 

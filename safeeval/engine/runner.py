@@ -210,7 +210,7 @@ async def generate_and_record(pending: list[WorkItem], model: ModelAdapter, judg
     # each LOCAL_BATCH (engine.batching); both at least every FLUSH_S, so a slow model still
     # lands records on disk. Closing the batches closes the stream: if writing fails, the
     # model's requests in flight are stopped now.
-    if getattr(model, "remote", False):
+    if model.remote:
         batching = quiet_batches(stream, QUIET_S, REMOTE_BATCH, FLUSH_S)
     else:
         batching = size_batches(stream, LOCAL_BATCH, FLUSH_S)

@@ -21,9 +21,15 @@ class ModelAdapter:
 
     prefix: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    # True when the answers are computed elsewhere (an endpoint), so judging may go on
-    # while requests are in flight; False when they are computed on this machine's cores.
+    # What an adapter can do, declared here so the engine reads attributes, not guesses:
+    # remote: the answers are computed elsewhere (an endpoint), so judging may go on while
+    # requests are in flight; False when they are computed on this machine's cores.
     remote: ClassVar[bool] = False
+    # cacheable: its answers go into the shared answer cache (engine.cache) under `cache_id`;
+    # replaying recorded answers, for one, gains nothing from a cache.
+    cacheable: bool = False
+    # batch_size: prompts generated together (local models); None for one request at a time.
+    batch_size: int | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -38,6 +44,12 @@ class ModelAdapter:
     def model_id(self) -> str:
         """The id that names this model in records and cache keys."""
         return f"{self.prefix}:{self.target}" if self.target else self.prefix
+
+    @property
+    def cache_id(self) -> str:
+        """The identity its answers are cached under: the model id unless a backend needs more
+        (an endpoint's base URL, a local model's file)."""
+        return self.model_id
 
     def spec(self) -> dict[str, Any]:
         """What the manifest records: the adapter and its options, no secrets."""

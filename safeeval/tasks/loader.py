@@ -19,8 +19,10 @@ from pydantic import ValidationError
 
 from safeeval.errors import SafeevalError
 from safeeval.schema import Message, Sample, TaskSpec, ToolSpec, compact
+from safeeval.tasks.sources import LETTERS, read_jsonl
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+__all__ = ["LETTERS", "Task", "fill", "load_spec", "load_task", "read_jsonl", "row_to_sample"]
+
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -46,25 +48,6 @@ def load_spec(path: Path) -> TaskSpec:
         return TaskSpec.model_validate(raw)
     except ValidationError as exc:
         raise SafeevalError(f"{path}: {_first_error(exc)}") from None
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, row) for each non-blank line; bad JSON names the line."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SafeevalError(f"{path}: cannot read data file: {exc.strerror}") from None
-    with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SafeevalError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise SafeevalError(f"{path}:{lineno}: each line must be a JSON object")
-            yield lineno, row
 
 
 def choices_block(choices: list[str]) -> str:
@@ -112,6 +95,8 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
     user_text = next((m.content for m in messages if m.role == "user"), "")
     for message in messages:
         compact(message)
+    canary = row.get("canary") or spec.options.get("canary")
+    _check_kind(spec, where, choices=choices, tools=tools)
     return compact(Sample(
         id=str(row.get("id", index)),
         task=spec.name,
@@ -121,11 +106,24 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
         choices=choices,
         answer=None if row.get("answer") is None else str(row["answer"]),
         violation_answers=violation_answers,
-        canary=row.get("canary") or spec.options.get("canary"),
+        canary=canary,
         forbidden=row.get("forbidden"),
         objective=str(row.get("objective") or row.get("prompt") or user_text),
         data=row,
     ))
+
+
+def _check_kind(spec: TaskSpec, where: str, **got: Any) -> None:
+    """A row must hold what its task's `kind` is scored by, else the error names the file and line."""
+    # (A canary task's secrets may sit in a row field its judge names, e.g. pii-leak's `pii`.)
+    need = {"choice": ("choices", "a 'choices' list of at least two options"),
+            "tool": ("tools", "a non-empty 'tools' list")}.get(spec.kind)
+    if need is None:
+        return
+    field, what = need
+    value = got[field]
+    if not value or (field == "choices" and len(value) < 2):
+        raise SafeevalError(f"{where}: task '{spec.name}' is kind '{spec.kind}': each row needs {what}")
 
 
 @dataclass
@@ -148,9 +146,9 @@ class Task:
     def rows(self) -> Iterable[tuple[str, dict[str, Any]]]:
         """(where, row) pairs from the task's own JSONL or its public source."""
         if self.spec.source:
-            from safeeval.tasks import sources
+            from safeeval.tasks.public import load_rows  # the public sources load when a task needs one
 
-            yield from sources.load_rows(self.spec)
+            yield from load_rows(self.spec)
             return
         path = self.data_path
         for lineno, row in read_jsonl(path):

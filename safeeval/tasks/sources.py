@@ -32,6 +32,7 @@ RowIter = Iterable[tuple[str, dict[str, Any]]]
 SourceFn = Callable[[TaskSpec, Path], RowIter]
 SOURCES: dict[str, tuple[str, SourceFn]] = {}
 DATA_DIR_ENV = "SAFEEVAL_DATA_DIR"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # option letters of choice tasks
 
 
 def source(name: str, hub_id: str) -> Callable[[SourceFn], SourceFn]:
@@ -42,17 +43,6 @@ def source(name: str, hub_id: str) -> Callable[[SourceFn], SourceFn]:
         return fn
 
     return register
-
-
-def _load_builtin() -> None:
-    # Importing the package registers every built-in source (its modules use @source).
-    import safeeval.tasks.public  # noqa: F401
-
-
-def available_sources() -> dict[str, str]:
-    """Source name -> Hugging Face dataset id, for listings and docs."""
-    _load_builtin()
-    return {name: hub for name, (hub, _) in sorted(SOURCES.items())}
 
 
 def resolve_data_path(spec: TaskSpec, hub_id: str) -> Path:
@@ -75,15 +65,6 @@ def resolve_data_path(spec: TaskSpec, hub_id: str) -> Path:
                             f"downloaded offline; {how}")
     shown = " or ".join(str(p) for p in candidates)
     raise SafeevalError(f"{shown}: data file for task '{spec.name}' ('{hub_id}') does not exist; {how}")
-
-
-def load_rows(spec: TaskSpec) -> RowIter:
-    """Rows of the task's public source, read from its local copy."""
-    _load_builtin()
-    if spec.source not in SOURCES:
-        raise UnknownNameError("source", str(spec.source), list(SOURCES))
-    hub_id, fn = SOURCES[spec.source]
-    return fn(spec, resolve_data_path(spec, hub_id))
 
 
 # ---------------------------------------------------------------- readers shared by the loaders
@@ -122,10 +103,27 @@ def csv_rows(path: Path, required: Iterable[str], encoding: str = "utf-8-sig") -
         raise SafeevalError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
 
 
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, row) for each non-blank line; bad JSON names the line."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise SafeevalError(f"{path}: cannot read data file: {exc.strerror}") from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SafeevalError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+            if not isinstance(row, dict):
+                raise SafeevalError(f"{path}:{lineno}: each line must be a JSON object")
+            yield lineno, row
+
+
 def jsonl_rows(path: Path, required: Iterable[str] = ()) -> Iterator[tuple[str, dict[str, Any]]]:
     """(file:line, row) for each JSONL line; a row lacking a required field names its line."""
-    from safeeval.tasks.loader import read_jsonl
-
     for lineno, row in read_jsonl(path):
         where = f"{path}:{lineno}"
         require(row, required, where)

@@ -14,8 +14,7 @@ from typing import Any
 
 from safeeval.errors import SafeevalError
 from safeeval.schema import TaskSpec
-from safeeval.tasks.loader import LETTERS
-from safeeval.tasks.sources import RowIter, csv_rows, files_in, jsonl_rows, source
+from safeeval.tasks.sources import LETTERS, RowIter, csv_rows, files_in, jsonl_rows, source
 
 # BBQ's context_condition, named as the bias-score metric expects.
 CONTEXTS = {"ambig": "ambiguous", "disambig": "disambiguated"}
