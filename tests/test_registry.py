@@ -95,3 +95,33 @@ def test_kind_is_enforced_at_load_with_file_and_line(tmp_path):
         (task / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         with pytest.raises(SafeevalError, match=rf"data.jsonl:2: task 'k-{kind}' is kind '{kind}': each row needs .*{words}"):
             load_task(task).samples()
+
+
+def test_attacks_come_from_the_safeeval_attacks_entry_point(tmp_path, monkeypatch):
+    """An installed package adds an attack through the `safeeval.attacks` entry-point group."""
+    import sys
+    from importlib import metadata
+
+    from safeeval.tasks import attacks
+
+    (tmp_path / "my_attacks.py").write_text(
+        "from safeeval.tasks.attacks import Attack, replace_last_user, last_user_text\n"
+        "class Shout(Attack):\n"
+        "    name = 'shout-plugin'\n"
+        "    def transform(self, sample, rng):\n"
+        "        return replace_last_user(sample, last_user_text(sample).upper())\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = metadata.EntryPoint(name="shout", value="my_attacks:Shout", group="safeeval.attacks")
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: [ep] if kw.get("group") == "safeeval.attacks"
+                        else real(**kw))
+    monkeypatch.setattr(attacks, "_LOADED", [])
+    try:
+        assert "shout-plugin" in attacks.select_attacks("all")
+        from safeeval.schema import Message, Sample
+
+        sample = Sample(id="1", task="t", messages=[Message(role="user", content="hello")])
+        assert attacks.get_attack("shout-plugin").apply(sample, 0)[-1].content == "HELLO"
+    finally:
+        attacks.ATTACKS.pop("shout-plugin", None)
+        sys.modules.pop("my_attacks", None)

@@ -167,3 +167,17 @@ def test_rejudge_resumes_and_holds_the_lock(tmp_path):
             raise AssertionError("a second writer was let in")
         except SafeevalError as exc:
             assert "another safeeval run" in str(exc)
+
+
+def test_rejudge_cli_takes_a_judges_dir(tmp_path):
+    """--judges-dir adds judge YAML specs: a custom `regex` judge scores the run."""
+    run = make_run(tmp_path)
+    judges = tmp_path / "judges"
+    judges.mkdir()
+    (judges / "says-sure.yaml").write_text("kind: regex\noptions:\n  pattern: 'Sure!'\n")
+    proc = subprocess.run([sys.executable, "-m", "safeeval", "rejudge", str(run), "--judge", "says-sure",
+                           "--judges-dir", str(judges), "--no-cache"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(x) for x in (run / "samples.says-sure.jsonl").read_text().splitlines()]
+    assert [r["verdicts"][0]["judge"] for r in rows] == ["says-sure"] * 4
+    assert [r["violation"] for r in rows][:3] == [False, True, False]  # only the "Sure!" answer matches

@@ -154,12 +154,14 @@ def rejudge(
     judge_model: str = typer.Option(None, "--judge-model", help="Model for LLM judges."),
     card: list[Path] = typer.Option([], "--card", help="Calibration card FILE for the corrected rates (else the "
                                                         "installed or built-in card of this judge)."),
+    judges_dir: list[Path] = typer.Option([], "--judges-dir", help="Extra folder of judge YAML specs (repeatable)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the shared verdict cache."),
 ) -> None:
     """Score an existing run again with another judge, without generating; writes samples.<judge>.jsonl and summary.<judge>.json."""
     from safeeval.judging.rejudge import rejudge as do_rejudge
     from safeeval.report import tables
 
-    path, summary = do_rejudge(run_dir, judge, tasks_dir, judge_model, card)
+    path, summary = do_rejudge(run_dir, judge, tasks_dir, judge_model, card, judges_dirs=judges_dir, no_cache=no_cache)
     for title, rows in tables(summary).items():
         print_table(title, rows)
     out.print(f"wrote {path} (show it again with `safeeval report {run_dir} --summary {path.name}`)",

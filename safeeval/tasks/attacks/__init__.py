@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from typing import ClassVar
 
-from safeeval.errors import UnknownNameError
+from safeeval.errors import SafeevalError, UnknownNameError
 from safeeval.schema import Message, Sample
 
 ATTACKS: dict[str, type[Attack]] = {}
@@ -93,13 +93,33 @@ class NoAttack(Attack):
         return list(sample.messages)
 
 
+_LOADED: list[bool] = []
+
+
 def _load_builtin() -> None:
-    # Importing the modules registers their Attack subclasses.
+    """Register the built-in attacks and those of installed plugins, once.
+
+    Importing a module registers its Attack subclasses. A plugin package adds
+    attacks through the `safeeval.attacks` entry-point group, naming a module
+    or an `Attack` subclass: `[project.entry-points."safeeval.attacks"]
+    my_attack = "my_pkg.attacks:MyAttack"`.
+    """
+    if _LOADED:
+        return
     import importlib
     import pkgutil
+    from importlib import metadata
 
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    for ep in metadata.entry_points(group="safeeval.attacks"):
+        try:
+            loaded = ep.load()  # a module registers its classes on import; a class registers itself
+        except Exception as exc:  # a broken plugin names itself in one line
+            raise SafeevalError(f"attack plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from None
+        if isinstance(loaded, type) and issubclass(loaded, Attack) and not loaded.name:
+            raise SafeevalError(f"attack plugin '{ep.name}' ({ep.value}): the class has no `name`")
+    _LOADED.append(True)
 
 
 def select_attacks(spec: str) -> list[str]:
