@@ -109,7 +109,13 @@ def metric_text(metrics: dict[str, Any] | None) -> str:
         if acc1.get("rate") is not None and acc2.get("rate") is not None:
             text += f"; accuracy {_num(acc1['rate'])}% when the right option is first, {_num(acc2['rate'])}% when second"
         parts.append(text)
-    return "; ".join(parts)
+    agent = metrics.get("agent")
+    if agent:
+        shown = [(label, agent.get(key)) for label, key in (("utility", "utility_clean"),
+                                                             ("utility under attack", "utility_attacked"),
+                                                             ("attack success", "attack_success"))]
+        parts.append(", ".join(f"{label} {_pct(r, True)}" for label, r in shown if r and r.get("n")))
+    return "; ".join(p for p in parts if p)
 
 
 def flags(summary: dict[str, Any]) -> dict[str, str]:

@@ -285,3 +285,16 @@ def test_over_refusal_flips_and_inconclusive_share(tmp_path):
     task = next(g for g in result.groups if g.level == "task")
     assert (task.total, task.baseline_inconclusive, task.candidate_inconclusive) == (200, 0, 2)
     assert "0.0% → 1.0%" in md
+
+
+def test_utility_is_shown_beside_attack_success(tmp_path):
+    from safeeval.gate.decide import task_scores
+
+    def summ(util, success):
+        return {"tasks": {"agent-x": {"metrics": {"agent": {
+            "utility_clean": {"rate": util, "n": 10}, "attack_success": {"rate": success, "n": 10},
+            "episodes": 20}}}}}
+
+    rows = task_scores(summ(0.8, 0.1), summ(0.5, 0.3))
+    assert [(r.score, r.baseline, r.candidate) for r in rows] == [("agent.utility_clean", 0.8, 0.5),
+                                                                   ("agent.attack_success", 0.1, 0.3)]

@@ -28,6 +28,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _opt(x: float | None) -> str:
+    return "–" if x is None else _pct(x)
+
+
 def _listing(title: str, keys: list[str]) -> list[str]:
     if not keys:
         return []
@@ -100,6 +104,12 @@ def to_markdown(result: GateResult) -> str:
         if any(g.decision == "underpowered" for g in result.groups):
             lines += ["⚠️ underpowered: too few shared samples to show non-inferiority within the margin; "
                       "these groups fail only on a significant worsening. Add samples or widen `--margin`.", ""]
+    if result.scores:
+        lines += ["Task scores beside the rates (utility: the task done; attack success: an injection worked):", "",
+                  "| task | score | baseline | candidate |", "|---|---|---|---|"]
+        lines += [f"| {_cell(t.task)} | {_cell(t.score)} | {_opt(t.baseline)} | {_opt(t.candidate)} |"
+                  for t in result.scores]
+        lines.append("")
     if result.policy:
         lines += ["Policy:", ""] + [f"- {'✅' if p.passed else '❌'} {_cell(p.message)}" for p in result.policy]
         lines.append("")
