@@ -59,6 +59,10 @@ def discover_tasks(extra: Iterable[Path] = ()) -> dict[str, Task]:
                     f"{spec_path}: task name '{task.name}' is already used by {found[task.name].root}"
                 )
             found[task.name] = task
+    for task in found.values():  # a task's `control` is its paired benign (or harmful) task
+        control = task.spec.control
+        if control is not None and (control not in found or control == task.name):
+            raise SafeevalError(f"{task.root / 'task.yaml'}: control '{control}' is not another known task")
     return found
 
 

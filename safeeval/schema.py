@@ -117,7 +117,7 @@ class TaskSpec(Strict):
     judge: str = "refusal"
     violation: str = ""                # what counts against the model, in words
     violation_labels: list[str] | None = None  # verdict labels that count as a violation
-    control: str | None = None         # the paired benign task
+    control: str | None = None         # the paired task (harmful <-> benign); checked at discovery, in the manifest
     max_tokens: int = 256
     attackable: bool = False           # can attack transforms apply to its prompts
     license: str | None = None          # as the task's author states it; None: not stated
@@ -297,6 +297,7 @@ class TaskInfo(Strict):
     measure: Measure = "violation"
     data_sha256: str
     samples: int
+    control: str | None = None  # the paired task (TaskSpec.control): a harmful task's benign twin
 
 
 class JudgeInfo(Strict):

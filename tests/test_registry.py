@@ -125,3 +125,21 @@ def test_attacks_come_from_the_safeeval_attacks_entry_point(tmp_path, monkeypatc
     finally:
         attacks.ATTACKS.pop("shout-plugin", None)
         sys.modules.pop("my_attacks", None)
+
+
+def test_a_control_must_name_another_task(tmp_path):
+    import pytest
+    import yaml
+
+    from safeeval.errors import SafeevalError
+    from safeeval.registry import discover_tasks
+
+    builtin = discover_tasks()
+    assert builtin["harmful-requests"].spec.control == "over-refusal-benign"  # pairs are declared both ways
+    assert builtin["over-refusal-benign"].spec.control == "harmful-requests"
+    task = tmp_path / "misuse" / "lonely"
+    task.mkdir(parents=True)
+    (task / "task.yaml").write_text(yaml.safe_dump({"name": "lonely", "category": "misuse", "control": "nowhere"}))
+    (task / "data.jsonl").write_text('{"id": "a", "prompt": "q"}\n')
+    with pytest.raises(SafeevalError, match="lonely/task.yaml: control 'nowhere' is not another known task"):
+        discover_tasks([tmp_path])

@@ -103,7 +103,8 @@ def build_manifest(run_id: str, model: ModelAdapter, tasks: list[Task], attacks:
         generate=GenerateConfig(temperature=options.temperature, max_tokens=options.max_tokens or 0,
                                 seed=options.seed),
         tasks=[TaskInfo(name=t.name, version=str(t.spec.version), category=t.spec.category,
-                        measure=t.spec.measure, data_sha256=t.data_sha256(), samples=len(t.samples()))
+                        measure=t.spec.measure, data_sha256=t.data_sha256(), samples=len(t.samples()),
+                        control=t.spec.control)
                for t in tasks],
         attacks=attacks,
         judges=[JudgeInfo(id=j.id, version=j.spec_version, prompt_hash=j.prompt_hash()) for j in judges.values()],
