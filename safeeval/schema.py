@@ -259,11 +259,17 @@ class SampleRecord(Strict):
     sample: RecordSample | None = None  # what the judges read; None in records from before 0.x
 
     def judge_task(self) -> TaskSpec:
-        """The task as its judges saw it, rebuilt from the record alone."""
-        s = self.sample or RecordSample()
-        return TaskSpec.model_construct(name=self.task, version=self.task_version, category=self.category,
-                                        subcategory=self.subcategory, measure=self.measure, kind=s.kind,
-                                        violation_labels=s.violation_labels, options=s.options)
+        """The task as its judges saw it, rebuilt from the record alone (one object per distinct task)."""
+        s = self.sample or _NO_SAMPLE
+        key = (self.task, self.task_version, self.category, self.subcategory, self.measure, s.kind,
+               None if s.violation_labels is None else tuple(s.violation_labels),
+               json.dumps(s.options, sort_keys=True, default=str) if s.options else "")
+        spec = _JUDGE_TASKS.get(key)
+        if spec is None:
+            spec = _JUDGE_TASKS[key] = TaskSpec(
+                name=self.task, version=self.task_version, category=self.category, subcategory=self.subcategory,
+                measure=self.measure, kind=s.kind, violation_labels=s.violation_labels, options=s.options)
+        return spec
 
     def judge_sample(self) -> Sample:
         """The sample as its judges saw it: the messages sent, and what `sample` carries.
@@ -288,6 +294,10 @@ class SampleRecord(Strict):
         if self.response.error or not self.verdicts:
             return "error"
         return self.verdicts[0].outcome
+
+
+_NO_SAMPLE = RecordSample()
+_JUDGE_TASKS: dict[tuple, TaskSpec] = {}  # SampleRecord.judge_task: a record's task, built once per task
 
 
 class TaskInfo(Strict):
