@@ -52,3 +52,47 @@ def test_dart_with_embedded_model_as_red_and_target(tmp_path: Path) -> None:
         return [{k: v for k, v in json.loads(x).items() if k != "created"} for x in path.read_text().splitlines()]
 
     assert strip(out / "attacks.jsonl") == strip(out2 / "attacks.jsonl")
+
+
+def test_defence_train_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
+    """`safeeval redteam --method dart --defence train --train-selection active`: the target trains between rounds."""
+    from typer.testing import CliRunner
+
+    import redteam_fakes  # noqa: F401  (registers scripted-red)
+    from safeeval.cli.main import app
+    from safeeval.models import load_model
+    from safeeval.schema import GenerateConfig, Message, Prompt
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, [
+        "redteam", "--method", "dart", "--defence", "train", "--train-selection", "active",
+        "--target", "smollm2", "--red-model", "scripted-red:", "--objectives", "harmful-requests",
+        "--judge", "refusal", "--limit", "2", "--rounds", "2", "--budget", "6", "--train-budget", "2",
+        "--heldout-size", "4", "--max-tokens", "24", "--seed", "0", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    rounds = [json.loads(x) for x in (out / "rounds.jsonl").read_text().splitlines()]
+    assert [r["round"] for r in rounds] == [1, 2] and rep["defence"] == "train"
+    for r in rounds:
+        t = r["training"]
+        assert t["selection"] == "active" and len(t["picked"]) <= 2 and t["steps"] >= 1
+        assert (out / "adapters" / f"round-{r['round']}" / "adapter_config.json").is_file()
+        assert r["heldout"]["violation"]["n"] + r["heldout"]["violation"]["inconclusive"] == 4
+    held = json.loads((out / "heldout.json").read_text())
+    assert len(held["harmful"]) == 4 and held["before"]["violation"]["n"] >= 1
+    rows = [json.loads(x) for x in (out / "heldout.jsonl").read_text().splitlines()]
+    assert [r["after"] for r in rows].count("r2") == 8 and all(r["verdict"]["judge"] == "refusal" for r in rows)
+    pairs = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
+    assert {p["meta"]["kind"] for p in pairs} >= {"attack", "objective", "benign"}
+    assert all(p["messages"][-1]["role"] == "assistant" for p in pairs)
+    assert (out / "heldout.svg").read_text().startswith("<svg")
+    # Round 1's successes, replayed against the final (trained) target, break it less often.
+    replay = rep["first_round_replay"]
+    assert replay["replayed"] >= 1 and replay["violations_after"] < replay["violations_before"]
+    # Any round's target can be measured again: the saved adapter answers as the final target did.
+    again = load_model(f"hf:{out / 'adapters' / 'round-2'}")
+    attack = next(json.loads(x) for x in (out / "attacks.jsonl").read_text().splitlines()
+                  if json.loads(x)["id"] == replay["ids"][0])
+    answer = asyncio.run(again.generate([Prompt(key="t/0/replay", messages=[Message(role="user", content=attack["attack"])],
+                                                config=GenerateConfig(max_tokens=24, seed=0))]))[0].text
+    assert answer == replay["answers"][0]
