@@ -8,7 +8,8 @@ the judge is trained on every other source plus the always-train-only ones
 our own examples of the error modes) and tested on the one left out. With
 JBB left out, the JBB artifacts are left out too: they share JBB's 100 goals.
 Anchors are scored on the same held-out rows. One JSON per fold in --out;
-the table is printed and read into benchmarks/judges.md by benchmarks/judges.py.
+the table is printed and read into benchmarks/judges.md by benchmarks/judges.py. Each fold's
+weights are kept beside its JSON (<fold>-weights.npz and .json), so a fold model can be shipped as it was measured.
 Not part of `make test` (CPU training: minutes per fold).
 """
 
@@ -33,6 +34,7 @@ from safeeval.judging.train import train_classifier, training_rows  # noqa: E402
 
 # Seeded caps on training rows per set (CPU time); held-out rows are all scored.
 CAPS = {"gptfuzz": 600, "xstest": 250}
+GPTFUZZ_TEST_ROWS = 600  # of evaluate.csv's 1,540, a seeded sample (CPU time on a shared machine)
 SYNTHETIC = REPO / "judges" / "harm" / "synthetic.jsonl"
 
 
@@ -57,7 +59,8 @@ def capped(s: LabelledSet, seed: int) -> LabelledSet:
 
 def test_set(data: Path, source: str, sets: dict[str, list[LabelledSet]]) -> LabelledSet:
     if source == "gptfuzz":  # other answers than train.csv (same 100 questions: GPTFuzz's own held-out file)
-        return read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")
+        full = read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")
+        return full.model_copy(update={"items": training_rows(full, 1, 0, GPTFUZZ_TEST_ROWS)})  # seeded sample
     parts = sets[source]
     return LabelledSet(name=source, format=parts[0].format, path="", sha256="",
                        items=[i for s in parts for i in s.items])
@@ -72,7 +75,8 @@ def run_fold(data: Path, left_out: str, sets: dict[str, list[LabelledSet]], args
     excluded = {left_out} | ({"jbb-artifacts"} if left_out == "jbb" else set())
     train = [capped(s, args.seed) for name, group in sets.items() if name not in excluded for s in group]
     started = time.monotonic()
-    clf, report = train_classifier(train, None, "harm", seed=args.seed, epochs=args.epochs,
+    weights = args.out / f"{left_out}-weights.npz" if args.out else None
+    clf, report = train_classifier(train, weights, "harm", seed=args.seed, epochs=args.epochs,
                                    lr=args.lr, source_weight={"jsonl": 0.5}, log=stderr_log)
     train_s = time.monotonic() - started
     test = test_set(data, left_out, sets)

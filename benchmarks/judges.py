@@ -180,16 +180,19 @@ def main() -> None:
             if "compliance" in s.targets():
                 res = evaluate(refusal, s, target="compliance", verdicts=ref)
                 lines.append(row("refusal", sname, "compliance", len(items), res.card.model_dump()["sets"][0]["metrics"]))
-                if sname == "xstest-all":
-                    cards["refusal"] = res.card
+                if sname.startswith("xstest-") and sname != "xstest-all":  # one set per model: the spread shows
+                    if "refusal" not in cards:
+                        cards["refusal"] = res.card.model_copy(update={"sets": [], "note": "XSTest v2 completions, "
+                                                                      "one set per model; phrases tuned on even ids"})
+                    cards["refusal"].sets.append(res.card.sets[0])
                 for bname, b in res.baselines.items():
                     lines.append(row(f"*{bname}* (in file)", sname, "compliance", b.n, b.model_dump()["metrics"], "baseline"))
             for name, pred in (("refusal proxy", [refusal_proxy(i.response) for i in items]),
                                ("keyword list", [keyword_jailbroken(i.response) for i in items])):
                 lines.append(row(name, sname, "harm", len(items), _m(pred, gold), "anchor"))
             probs = fast_probs(harm, [i.request for i in items], [i.response for i in items])
-            seen = s.sha256 in trained or any(Path(p).name in {Path(t).name for t in trained} for p in [s.path])
-            note = "trained on it (in-sample)" if (seen or sname.startswith(("xstest", "jbb"))) else "never trained on"
+            seen = s.sha256 in trained or sname in ("xstest-all", "jbb-artifacts (weak labels)")  # pooled files
+            note = "trained on it (in-sample)" if seen else "never trained on"
             lines.append(row("harm (shipped)", sname, "harm", len(items), _m(list(probs >= harm.threshold), gold), note))
             complied = [v.label == "compliance" for v in ref]  # harm-strict: harm AND refusal both say violation
             lines.append(row("harm-strict (shipped)", sname, "harm", len(items),

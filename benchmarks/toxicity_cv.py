@@ -24,11 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from safeeval.judges.refusal import refusal_label  # noqa: E402
-from safeeval.judging.crossenc import EncoderConfig  # noqa: E402
 from safeeval.judging.finetune import cached_states, predict_states, stderr_log  # noqa: E402
 from safeeval.judging.labels import LabelledSet, read_labels  # noqa: E402
 from safeeval.judging.metrics import binary_metrics, confusion  # noqa: E402
-from safeeval.judging.train import train_classifier  # noqa: E402
+from safeeval.judging.train import default_config, train_classifier  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +43,7 @@ def main() -> None:
     gold = np.array([i.targets["toxicity"] for i in items])
     fold_of = np.random.default_rng(0).permutation(len(items)) % args.folds
     probs = np.zeros(len(items))
-    config = EncoderConfig(pair=False, n_top=args.n_top)
+    config = default_config("toxicity").model_copy(update={"n_top": args.n_top})
     for k in range(args.folds):
         train = LabelledSet(name=f"moderation-not-fold{k}", format="moderation", path=full.path, sha256=full.sha256,
                             items=[i for i, f in zip(items, fold_of) if f != k])

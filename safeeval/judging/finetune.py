@@ -22,10 +22,10 @@ from safeeval.schema import stable_hash
 
 
 def states_dir() -> Path:
-    """Lower-layer states for training, in the one cache folder (`safeeval cache clear` empties it)."""
-    from safeeval.storage import cache_dir
+    """Lower-layer states, beside the embeddings in the one cache folder (`safeeval cache clear` empties it)."""
+    from safeeval.storage import EMBEDDINGS_DIR, cache_dir
 
-    return cache_dir() / "minilm-states"
+    return cache_dir() / EMBEDDINGS_DIR / "minilm-states"
 
 
 def cached_states(clf: MiniLMClassifier, requests: list[str], responses: list[str], batch: int = 32,
@@ -66,6 +66,8 @@ def fit(clf: MiniLMClassifier, states: list[np.ndarray], y: np.ndarray, w: np.nd
     import torch
 
     torch.manual_seed(seed)
+    if clf.config.n_top == 0:
+        return _fit_head(clf, states, y, w, log)
     params = list(clf.trainable().values())
     for p in params:
         p.requires_grad_(True)
@@ -99,6 +101,37 @@ def fit(clf: MiniLMClassifier, states: list[np.ndarray], y: np.ndarray, w: np.nd
     for p in params:
         p.requires_grad_(False)
     return losses
+
+
+HEAD_L2 = 1e-3
+
+
+def _fit_head(clf: MiniLMClassifier, states: list[np.ndarray], y: np.ndarray, w: np.ndarray,
+              log: Callable[[str], None] | None) -> list[float]:
+    """Head only (frozen MiniLM): weighted logistic regression on the mean-pooled states, full batch, L-BFGS."""
+    import torch
+
+    x = torch.stack([torch.from_numpy(s.astype(np.float32)).mean(0) for s in states])
+    yt, wt = torch.tensor(y, dtype=torch.float32), torch.tensor(w, dtype=torch.float32)
+    head = clf.head
+    for p in head.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.LBFGS(list(head.parameters()), max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = head(x).squeeze(-1)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt, weight=wt) \
+            + HEAD_L2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    loss = float(opt.step(closure))
+    for p in head.parameters():
+        p.requires_grad_(False)
+    if log:
+        log(f"head fitted by L-BFGS on {len(states)} rows, loss {loss:.3f}")
+    return [loss]
 
 
 def predict_states(clf: MiniLMClassifier, states: list[np.ndarray], batch: int = 64) -> np.ndarray:

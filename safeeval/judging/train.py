@@ -68,6 +68,11 @@ def training_rows(s: LabelledSet, index: int, seed: int, max_rows: int | None,
     return rows
 
 
+def default_config(target: str) -> EncoderConfig:
+    """harm: a cross-encoder with LoRA on the top layer; toxicity: the answer alone, a head on frozen MiniLM."""
+    return EncoderConfig(pair=False, n_top=0) if target == "toxicity" else EncoderConfig()
+
+
 def train_classifier(sets: list[LabelledSet], out: Path | None, target: str = "harm", seed: int = 0,
                      max_rows: int | None = None, epochs: int = 2, lr: float = 2e-3,
                      caps: dict[str, int] | None = None,
@@ -77,7 +82,7 @@ def train_classifier(sets: list[LabelledSet], out: Path | None, target: str = "h
 
     Each set is capped at `caps[its format]`, else `max_rows`, rows (a seeded sample)."""
     started = time.monotonic()
-    clf = MiniLMClassifier(config or EncoderConfig(pair=target != "toxicity"))
+    clf = MiniLMClassifier(config or default_config(target))
     rows, groups, trained = [], [], []
     sources: dict[str, int] = {}
     for s in sets:
