@@ -17,6 +17,7 @@ import json
 import platform
 import re
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from safeeval.errors import SafeevalError
 from safeeval.health import Health
 from safeeval.events import check_stop
 from safeeval.judges import Judge, load_judge, task_judge
+from safeeval.models.credentials import endpoint_change
 from safeeval.models import ModelAdapter, load_model
 from safeeval.schema import (GenerateConfig, JudgeInfo, Prompt, RecordSample, Response, RunManifest, SampleRecord,
                              TaskInfo, utcnow)
@@ -83,8 +85,20 @@ def host_info() -> dict[str, Any]:
 
 
 def new_run_id(model: str) -> str:
+    """model-timestamp-xxxx: the random tail keeps two runs started in the same second apart."""
+    import secrets
+
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model.split("/")[-1]).strip("-")[:48] or "model"
-    return f"{slug}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+    return f"{slug}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """A --run-id is one folder name inside --out: no path separators, '..' or control characters."""
+    if (not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\")
+            or any(ord(c) < 32 or ord(c) == 127 for c in run_id)):
+        raise SafeevalError(f"--run-id {run_id!r}: a run id is one folder name inside --out "
+                            f"(no '/', '\\', '..' or control characters)")
+    return run_id
 
 
 def load_judges(tasks: list[Task], options: RunOptions) -> dict[str, Judge]:
@@ -241,7 +255,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
         run_dir = Path(options.resume)
         run_id = read_manifest(run_dir).run_id
     else:
-        run_id = options.run_id or new_run_id(model.model_id)
+        run_id = check_run_id(options.run_id) if options.run_id else new_run_id(model.model_id)
         run_dir = Path(options.out) / run_id
         if (run_dir / "samples.jsonl").exists():
             raise SafeevalError(f"{run_dir}: run folder already has records; use --resume {run_dir}")
@@ -256,8 +270,10 @@ async def execute(options: RunOptions, progress: Progress | None = None,
                 old = read_manifest(run_dir)
                 check_resumable(old, manifest, run_dir)
                 manifest = manifest.model_copy(update={"started": old.started})
-            else:
-                save_options(run_dir, options)
+                moved = endpoint_change(load_options(run_dir).get("base_url"), options.base_url)
+                if moved:
+                    sys.stderr.write(moved + "\n")
+            save_options(run_dir, options)  # on a resume too: the saved options follow (a new --base-url)
             store.write_manifest(manifest)
             existing = read_records(run_dir)
             pending = plan_pending(items, existing, options.retry_errors)
