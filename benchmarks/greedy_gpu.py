@@ -1,4 +1,4 @@
-"""Check safeeval's greedy loop (safeeval/models/greedy.py) against transformers' `generate` on a GPU.
+"""Check safeeval's greedy loop (safeeval/models/local/greedy.py) against transformers' `generate` on a GPU.
 
 The GPU machine has torch and transformers but not safeeval's other
 dependencies, and no model files (the embedded GGUF is larger than what can be

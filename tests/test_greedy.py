@@ -6,8 +6,8 @@ import platform
 
 import pytest
 
-from safeeval.models import greedy
-from safeeval.models.greedy import Row, greedy_generate, prefill_chunks, supports
+from safeeval.models.local import greedy
+from safeeval.models.local.greedy import Row, greedy_generate, prefill_chunks, supports
 from safeeval.models.hf import EmbeddedAdapter, HFAdapter, reuse_freed_memory
 from safeeval.schema import GenerateConfig, Message, Prompt
 

@@ -27,7 +27,7 @@ def test_eta_grows_while_no_work_arrives() -> None:
 def test_stop_request_stops_the_greedy_loop_and_keeps_finished_rows() -> None:
     """The greedy loop checks the stop flag between decode steps: rows already done are handed on."""
     torch = pytest.importorskip("torch")
-    from safeeval.models.greedy import Row, finished, greedy_generate
+    from safeeval.models.local.greedy import Row, finished, greedy_generate
 
     events.request_stop()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from safeeval.models.prefix_tree import Piece, common_length, plan_pieces
+from safeeval.models.local.prefix_tree import Piece, common_length, plan_pieces
 
 
 def covered(prompts: list[list[int]], waves: list[list[Piece]]) -> None:

@@ -193,7 +193,7 @@ class HFAdapter(ModelAdapter):
         ), self.context_length())
 
     def _generate_batch(self, prompts: list[Prompt], config: GenerateConfig) -> list[Response]:
-        from safeeval.models.greedy import Row, finished, greedy_generate, supports
+        from safeeval.models.local.greedy import Row, finished, greedy_generate, supports
 
         if config.temperature > 0 or not supports(self._model.config):
             return self._generate(prompts, config)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safeeval.events import Stopped, stop_requested
-from safeeval.models.prefix_tree import Piece, plan_pieces
+from safeeval.models.local.prefix_tree import Piece, plan_pieces
 
 PREFILL_CHUNK_TOKENS = 1024  # tokens per prefill pass: see _prefill
 
