@@ -45,9 +45,36 @@ def load_spec(path: Path) -> TaskSpec:
     if not isinstance(raw, dict):
         raise SafeevalError(f"{path}: a task file must be a YAML mapping")
     try:
-        return TaskSpec.model_validate(raw)
+        spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
         raise SafeevalError(f"{path}: {_first_error(exc)}") from None
+    check_key_part("task name", spec.name, str(path))
+    if spec.max_tokens <= 0:
+        raise SafeevalError(f"{path}: max_tokens: must be a positive number of tokens, not {spec.max_tokens}")
+    return spec
+
+
+def check_key_part(what: str, value: str, where: str) -> str:
+    """Task names and sample ids key records and folders: no path separators or control characters."""
+    if not value or any(c in value for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise SafeevalError(f"{where}: {what} {value!r} must be non-empty, without '/', '\\' or control characters")
+    return value
+
+
+def _check_fields(template: str, row: dict[str, Any], where: str) -> None:
+    """The fields a template reads must be text (or numbers): a null prompt is an error, not the text 'None'."""
+    import string
+
+    for _, name, _, _ in string.Formatter().parse(template):
+        if not name:
+            continue
+        key = name.split(".")[0].split("[")[0]
+        if key not in row:
+            continue  # a missing field: `fill` names it
+        value = row[key]
+        if value is None or isinstance(value, (bool, list, dict)):
+            kind = "null" if value is None else type(value).__name__
+            raise SafeevalError(f"{where}: field '{name}' is {kind}; the prompt template needs text")
 
 
 def choices_block(choices: list[str]) -> str:
@@ -79,6 +106,7 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
         if "messages" in row:
             messages = [Message.model_validate(m) for m in row["messages"]]
         else:
+            _check_fields(spec.prompt, fields, where)
             messages = [Message(role="user", content=fill(spec.prompt, fields))]
         system = row.get("system") or (fill(spec.system, fields) if spec.system else None)
         if system and not (messages and messages[0].role == "system"):
@@ -98,7 +126,7 @@ def row_to_sample(spec: TaskSpec, row: dict[str, Any], index: int, where: str) -
     canary = row.get("canary") or spec.options.get("canary")
     _check_kind(spec, where, choices=choices, tools=tools)
     return compact(Sample(
-        id=str(row.get("id", index)),
+        id=check_key_part("sample id", str(row.get("id", index)), where),
         task=spec.name,
         subcategory=str(row.get("subcategory", spec.subcategory) or ""),
         messages=messages,
