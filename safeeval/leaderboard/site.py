@@ -118,6 +118,8 @@ def _row(e: Entry, categories: list[str]) -> str:
     about = (f'<span class="ci">seed {e.seed} · {limit} · {e.records} samples, {e.errors} errored · '
              f"judges: {escape(judges)}</span>")
     flags = "".join(f'<span class="flag">⚠ {escape(f)}</span>' for f in e.flags)
+    if len(e.flags) > 1:  # several notes fold under one line: a row stays short on a phone
+        flags = f'<details class="flag"><summary>⚠ {len(e.flags)} notes</summary>{flags}</details>'
     cells = [_td(str(e.rank) if e.rank else "–", e.rank or "", "num"),
              _td(f'<a href="runs/{escape(e.slug)}.html">{escape(e.model)}</a><br>'
                  f'<code>{escape(e.run_id)}</code><br>{about}{flags}', e.model, "run"),
