@@ -33,15 +33,15 @@ def to_markdown(board: Leaderboard) -> str:
         lines.append(f"## Group {g.id + 1}" + (": not comparable with group 1" if g.id else ""))
         lines.append("")
         lines += [f"- {r}" for r in g.reasons] + ([""] if g.reasons else [])
-        cols = ["rank", "model", "run", "score", "violation", "over-refusal", *(f"{c} violation" for c in cats),
-                "judge", "samples", "notes"]
+        cols = ["rank", "model", "run", "score", "violation", "inconclusive", "over-refusal",
+                *(f"{c} violation" for c in cats), "judge", "seed / limit", "samples", "notes"]
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for e in g.entries:
             cells = [str(e.rank or "-"), _md(e.model), _md(e.run_id),
                      f"{100 * e.balanced:.1f}%" if e.balanced is not None else "-",
-                     _pct(e.violation), _pct(e.over_refusal),
-                     *(_pct((e.categories.get(c) or {}).get("violation")) for c in cats),
-                     _judges(e), f"{e.records} ({e.errors} errored)", "; ".join(e.flags).replace("|", "\\|")]
+                     _pct(e.violation), f"{100 * e.unscored / e.records:.1f}%" if e.records else "-",
+                     _pct(e.over_refusal), *(_pct((e.categories.get(c) or {}).get("violation")) for c in cats),
+                     _judges(e), f"{e.seed} / {e.limit or 'all'}", f"{e.records} ({e.errors} errored)", "; ".join(e.flags).replace("|", "\\|")]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -52,7 +52,7 @@ def to_csv(board: Leaderboard) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["group", "rank", "model", "run_id", "score", "category", "measure", "k", "n", "rate",
-                     "ci_low", "ci_high", "errors", "judges", "calibration_card", "flags"])
+                     "ci_low", "ci_high", "errors", "inconclusive", "judges", "calibration_card", "flags"])
     for e in board.entries:
         base = [e.group + 1, e.rank or "", e.model, e.run_id, "" if e.balanced is None else f"{e.balanced:.6f}"]
         tail = [";".join(j.id for j in e.judges), ";".join("yes" if j.card else "no" for j in e.judges),
@@ -63,7 +63,7 @@ def to_csv(board: Leaderboard) -> str:
         for cat, measure, r in rows:
             if r:
                 writer.writerow([*base, cat, measure, r["k"], r["n"], r["rate"], r["ci_low"], r["ci_high"],
-                                 r.get("errors", 0), *tail])
+                                 r.get("errors", 0), r.get("inconclusive", r.get("unscored", 0)), *tail])
     return buf.getvalue()
 
 
