@@ -8,6 +8,7 @@ comment. No model text is copied into these outputs.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from safeeval.gate.decide import GateResult, GroupCheck
 
@@ -84,7 +85,7 @@ def to_markdown(result: GateResult) -> str:
              f"{_pct(result.margin)}, alpha {result.alpha:g}, {result.shared} shared samples.", ""]
     if result.incomparable:
         lines += ["Why the runs cannot be compared:", ""] + [f"- {_cell(r)}" for r in result.incomparable] + [""]
-        return "\n".join(lines)
+        return printable("\n".join(lines))
     if result.reasons:
         lines += ["Why it failed:", ""] + [f"- {_cell(r)}" for r in result.reasons] + [""]
     if result.groups:
@@ -120,7 +121,15 @@ def to_markdown(result: GateResult) -> str:
     if result.baseline_unscored:
         lines += [f"{result.baseline_unscored} samples errored or were unscored in the baseline and are not "
                   "compared.", ""]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (invalid in XML, invisible in Markdown) written as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def to_junit(result: GateResult) -> str:
@@ -161,7 +170,7 @@ def to_junit(result: GateResult) -> str:
     suite.set("failures", str(failures))
     suite.set("errors", "0")
     ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + printable(ET.tostring(suite, encoding="unicode")) + "\n"
 
 
 def to_json(result: GateResult) -> str:
