@@ -89,3 +89,20 @@ def test_terminal_bar_draws_work_and_sample_counts() -> None:
         bar.update(task, completed=0.5 * run_cmd.WORK_STEPS, samples="10/20")
     drawn = screen.file.getvalue()
     assert "evaluating" in drawn and "10/20" in drawn and "eta" in drawn
+
+
+def test_start_checks_the_model_without_loading_it(tmp_path: Path) -> None:
+    """A run whose answers are all cached never pays for a model load: start() only checks the files."""
+    import asyncio
+
+    import pytest
+
+    from safeeval.errors import SafeevalError
+    from safeeval.models.hf import EmbeddedAdapter
+
+    adapter = EmbeddedAdapter()
+    asyncio.run(adapter.start())
+    assert adapter._model is None
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SafeevalError, match="config.json: does not exist"):
+        asyncio.run(HFAdapter(str(tmp_path / "empty")).start())
