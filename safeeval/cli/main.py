@@ -17,6 +17,7 @@ from safeeval.cli.leaderboard_cmd import leaderboard_cmd
 from safeeval.cli.cache_cmd import cache_app
 from safeeval.cli.judge_cmd import judge_app, rejudge
 from safeeval.cli.redteam_cmd import redteam
+from safeeval.cli.repair_cmd import repair_cmd
 from safeeval.cli.report_cmd import report_cmd
 from safeeval.cli.merge_cmd import merge_cmd
 from safeeval.cli.run_cmd import run
@@ -37,6 +38,7 @@ app.command("gate")(gate_cmd)
 app.command("leaderboard")(leaderboard_cmd)
 app.command("report")(report_cmd)
 app.command("redteam")(redteam)
+app.command("repair")(repair_cmd)
 
 
 class ListWhat(str, Enum):

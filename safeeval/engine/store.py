@@ -67,7 +67,8 @@ def _read_lines(path: Path) -> list[SampleRecord]:
         except (ValidationError, ValueError):
             if torn:
                 continue
-            raise SafeevalError(f"{path}:{lineno}: corrupt record") from None
+            raise SafeevalError(f"{path}:{lineno}: corrupt record; `safeeval repair {path.parent}` sets bad lines "
+                                f"aside and keeps the rest") from None
     return records
 
 
