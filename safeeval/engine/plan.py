@@ -14,7 +14,7 @@ from safeeval.tasks.loader import Task
 __all__ = ["RunOptions", "WorkItem", "expand", "pick_samples", "resolve_tasks"]
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkItem:
     task: Task
     sample: Sample
@@ -63,7 +63,9 @@ def expand(tasks: list[Task], options: RunOptions) -> tuple[list[WorkItem], list
         for sample in pick_samples(task, options.seed, options.limit):
             for name in names:
                 messages = attacks[name].apply(sample, options.seed)
-                prompt = compact(Prompt(key=f"{task.name}/{sample.id}/{name}", messages=messages,
-                                        tools=sample.tools, config=config))
+                # Made from validated parts (the sample's messages and tools, an attack's messages):
+                # no second validation, and the attack's list is the prompt's, not copied again.
+                prompt = compact(Prompt.model_construct(key=f"{task.name}/{sample.id}/{name}", messages=messages,
+                                                        tools=sample.tools, config=config))
                 items.append(WorkItem(task, sample, name, prompt))
     return items, attack_names

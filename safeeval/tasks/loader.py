@@ -90,7 +90,14 @@ class _RowFields(dict):
 
 
 def fill(template: str, row: dict[str, Any]) -> str:
-    """Fill a `{field}` template from a row (str.format syntax)."""
+    """Fill a `{field}` template from a row (str.format syntax).
+
+    A template that is one text field ("{prompt}", the usual one) is that field's own
+    string, not a copy: a run holds every sample's prompt, 100 bytes each saved.
+    """
+    name = template[1:-1]
+    if template[:1] == "{" and template[-1:] == "}" and name.isidentifier() and isinstance(row.get(name), str):
+        return row[name]
     return template.format_map(_RowFields(row))
 
 
