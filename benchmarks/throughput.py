@@ -9,13 +9,19 @@ scenario starts a fresh server and runs `safeeval run` as a child process:
 - clean:  no faults, an empty cache;
 - cached: the identical run again (should send 0 requests);
 - faults: 5% HTTP 500s, 5% 429s with Retry-After: 1, 1% connection resets, decided
-          per prompt and attempt, with an empty cache.
+          per prompt and attempt, with an empty cache;
+- bare:   the same N requests from a bare asyncio + aiohttp client (no harness), the
+          floor the clean scenario is compared with; list it beside `clean` to take
+          the ratio in one invocation, e.g. `--scenarios bare,clean,bare,clean`.
+
+    python benchmarks/throughput.py --n 100000 --concurrency 512 --scenarios bare,clean
 
 Reported per scenario: wall time (process start to exit) and the request phase
 (first to last request) against the ideal N x latency / concurrency, the delay
 to the first request, harness CPU seconds per sample (the child's user+sys,
 with and without its start-up imports), the requests the server saw, the peak
-concurrency it saw, answered samples, and the child's peak memory.
+concurrency it saw, answered samples, and the child's peak memory (its own, from
+os.wait4, not the servers' beside it).
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -57,22 +62,22 @@ class Server:
         self.proc.wait()
 
 
-def child_usage() -> tuple[float, float]:
-    """CPU seconds (user + sys) and peak RSS in MB of all waited-for children so far."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
-
-
 def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> dict:
-    """Run `cmd` to completion; wall time, CPU and the start time."""
-    cpu0, _ = child_usage()
-    start = time.time()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=cwd)
-    wall = time.time() - start
-    cpu1, rss = child_usage()
-    if out.returncode != 0:
-        sys.stderr.write(out.stderr[-3000:])
-    return {"rc": out.returncode, "start": start, "wall_s": wall, "cpu_s": cpu1 - cpu0, "peak_rss_mb": rss}
+    """Run `cmd` to completion; its wall time, CPU (user + sys) and peak RSS, and the start time.
+
+    CPU and memory are this child's own (os.wait4), not the servers' beside it.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.time()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.time() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.stderr.write(err.read()[-3000:].decode(errors="replace"))
+    return {"rc": proc.returncode, "start": start, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
 def startup_cpu(env: dict[str, str]) -> float:
@@ -96,21 +101,64 @@ def report(name: str, run: dict, stats: dict, n: int, ideal: float, startup: flo
     return row
 
 
-def safeeval_scenario(name: str, args, tasks: Path, out: Path, cache: Path, faults: list[str]) -> dict:
+def safeeval_scenario(name: str, args, tasks: Path, out: Path, cache: Path, faults: list[str],
+                      run_id: str | None = None) -> dict:
+    run_id = run_id or name
+    if name == "clean" and (cache / "cache.sqlite3").exists():  # a repeated clean run starts empty too
+        import shutil
+
+        shutil.rmtree(cache)
     env = {**os.environ, "SAFEEVAL_CACHE_DIR": str(cache), "OPENAI_API_KEY": "sk-bench"}
     # One port for every scenario: the cache identity of an openai model includes its base URL.
     server = Server(args.latency, args.tokens, faults, port=args.port)
     try:
         cmd = [sys.executable, "-m", "safeeval", "run", "--model", "openai:loopback", "--base-url", server.url,
                "--tasks-dir", str(tasks), "--tasks", "loopback-prompts", "--concurrency", str(args.concurrency),
-               "--max-retries", "6", "--out", str(out), "--run-id", name, "--json"]
+               "--max-retries", "6", "--out", str(out), "--run-id", run_id, "--json"]
         run = timed(cmd, env)
         stats = server.stats()
     finally:
         server.close()
-    answered = sum(1 for r in read_records(out / name) if not r.response.error) if run["rc"] == 0 else 0
+    answered = sum(1 for r in read_records(out / run_id) if not r.response.error) if run["rc"] == 0 else 0
     return report(f"safeeval {name}", run, stats, args.n, args.n * args.latency / args.concurrency,
                   args.startup_cpu, answered)
+
+
+BARE_CLIENT = textwrap.dedent('''
+    import asyncio, json, sys
+    import aiohttp
+
+    async def main(url, data, concurrency, tokens):
+        rows = [json.loads(line) for line in open(data) if line.strip()]
+        limit = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+            async def one(row):
+                body = {"model": "loopback", "max_tokens": tokens, "temperature": 0.0,
+                        "messages": [{"role": "user", "content": row["prompt"]}]}
+                async with limit:
+                    async with session.post(url + "/chat/completions", json=body,
+                                            headers={"Authorization": "Bearer sk-bench"}) as resp:
+                        return (await resp.json())["choices"][0]["message"]["content"]
+            answers = await asyncio.gather(*(one(r) for r in rows))
+        assert len(answers) == len(rows)
+
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+''')
+
+
+def bare_scenario(args, tasks: Path) -> dict:
+    """The same requests from a bare asyncio + aiohttp client (no harness): the floor safeeval is held to."""
+    data = tasks / "misuse" / "loopback-prompts" / "data.jsonl"
+    server = Server(args.latency, args.tokens, [], port=args.port)
+    try:
+        run = timed([sys.executable, "-c", BARE_CLIENT, server.url, str(data), str(args.concurrency),
+                     str(args.tokens)], dict(os.environ))
+        stats = server.stats()
+    finally:
+        server.close()
+    answered = stats["outcomes"].get("ok", 0) if run["rc"] == 0 else 0
+    return report("bare aiohttp client", run, stats, args.n, args.n * args.latency / args.concurrency,
+                  args.startup_cpu, min(answered, args.n))
 
 
 INSPECT_TASK = textwrap.dedent('''
@@ -160,7 +208,8 @@ def main() -> None:
     p.add_argument("--inspect", help="python of a venv with inspect-ai installed, to run the same workload")
     p.add_argument("--json-out", help="write all rows to this JSON file")
     p.add_argument("--scenarios", default="clean,cached,faults",
-                   help="safeeval scenarios to run, comma-separated (cached needs clean first)")
+                   help="scenarios to run, comma-separated: clean, cached (needs clean first), faults, and "
+                        "bare (a bare aiohttp client, the floor); bare and clean alternate when repeated")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="safeeval-bench-") as tmp:
         work = Path(tmp)
@@ -174,8 +223,13 @@ def main() -> None:
                           "cli_import_cpu_s": round(args.startup_cpu, 2), "cpus": os.cpu_count(),
                           "load_avg": os.getloadavg()}), flush=True)
         plan = {"clean": (work / "cache", []), "cached": (work / "cache", []), "faults": (work / "cache-faults", FAULTS)}
-        rows = [safeeval_scenario(name, args, tasks, work / "out", *plan[name])
-                for name in args.scenarios.split(",") if name in plan]
+        rows = []
+        for i, name in enumerate(args.scenarios.split(",")):
+            if name == "bare":
+                rows.append(bare_scenario(args, tasks))
+            elif name in plan:
+                run_id = name if name != "clean" or "clean" not in args.scenarios.split(",")[:i] else f"clean{i}"
+                rows.append(safeeval_scenario(name, args, tasks, work / "out", *plan[name], run_id=run_id))
         if args.inspect:
             rows.append(inspect_scenario(args, tasks, work))
     if args.json_out:
