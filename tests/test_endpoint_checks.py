@@ -192,9 +192,15 @@ def test_resume_after_kill_9_against_basic_auth_needs_the_credentials_again(tmp_
 
 
 def test_adaptive_concurrency_settles_at_the_servers_cap_without_errors(tmp_path):
+    # The quantitative figure (mean in flight against the cap) is benchmarks/endpoint_concurrency.py's:
+    # here the server shares the test's process and CPU, so only convergence and errors are asserted.
     with OpenAIServer(max_concurrency=8, latency=0.05, faults=Faults(retry_after=0.2)) as server:
-        result = run(options(tmp_path, server, 400, concurrency=64, max_retries=4))
-        stats = server.stats()
-    records = read_records(result.run_dir)
-    assert len(records) == 400 and not any(r.response.error for r in records)
-    assert stats["mean_concurrency"] >= 8 * 0.85, stats
+        result = run(options(tmp_path, server, 300, concurrency=64, max_retries=4))
+        assert server.stats()["outcomes"].get("429", 0) >= 56  # the first burst was refused past the cap
+        records = read_records(result.run_dir)
+        assert len(records) == 300 and not any(r.response.error for r in records)
+        adapter = OpenAIAdapter("loop", base_url=server.url, concurrency=64, max_retries=4)
+        out = generate(adapter, [Prompt(key=f"t/{i}/none", messages=[Message(role="user", content=f"again {i}")])
+                                 for i in range(300)])
+    assert not any(r.error for r in out)
+    assert adapter.limit.limit in (8, 9)  # at the cap, or probing one above it

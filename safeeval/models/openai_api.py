@@ -239,8 +239,10 @@ class OpenAIAdapter(ModelAdapter):
             note(f"{self.public_base_url}/models did not answer in time; model name and context length not checked")
             return
         except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise RunInterrupted(f"endpoint {self.public_base_url} unreachable ({type(exc).__name__}); "
-                                 f"no sample was sent") from None
+            # Not fatal here: a run whose answers are all cached needs no endpoint; one that
+            # does stops at its first request with exit code 3 (see `complete`).
+            note(f"{self.public_base_url} unreachable ({type(exc).__name__}); model name not checked")
+            return
         detail = self.redact(raw[:200].decode("utf-8", "replace").replace("\n", " "))
         if status in (401, 403):
             raise SafeevalError(f"endpoint {self.public_base_url} refused the credentials (HTTP {status}: {detail}); "
