@@ -223,3 +223,43 @@ def test_jsonl_appender_cuts_a_torn_line_and_writes_whole_lines(tmp_path):
     with JsonlAppender(path) as out:
         out.append([{"a": 4}, '{"a": 5}'])
     assert [json.loads(line)["a"] for line in path.read_text().splitlines()] == [1, 3, 4, 5]
+
+
+def test_cached_judge_reuses_verdicts_until_the_judge_code_changes(tmp_path, monkeypatch):
+    """CachedJudge keys a verdict by the judge's code too: a judge whose source changed is asked again,
+    even when it forgets to change prompt_hash()."""
+    import asyncio
+    import importlib
+    import sys
+
+    from safeeval.engine.cache import CachedJudge, code_version
+    from safeeval.schema import Message, RecordSample, SampleRecord
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = ("from safeeval.judges.base import Judge\n"
+              "class Counting(Judge):\n"
+              "    calls = 0\n"
+              "    def label(self, item):\n"
+              "        type(self).calls += 1\n"
+              "        return ('{label}', None, '')\n")
+    record = SampleRecord(key="t/1/none", task="t", task_version="1", category="misuse", sample_id="1",
+                          messages=[Message(role="user", content="q")], response=Response(text="a"), verdicts=[],
+                          violation=None, model="m", sample_hash="h", sample=RecordSample(objective="q"))
+
+    def judge_from(label: str):
+        (tmp_path / "counting_judge.py").write_text(source.format(label=label))
+        sys.modules.pop("counting_judge", None)
+        importlib.invalidate_caches()
+        cls = importlib.import_module("counting_judge").Counting
+        return cls(name="counting")
+
+    first = judge_from("one")
+    with Cache() as cache:
+        assert asyncio.run(CachedJudge(first, cache).score([record]))[0].label == "one"
+        assert asyncio.run(CachedJudge(first, cache).score([record]))[0].label == "one"
+        assert type(first).calls == 1                      # the second verdict came from the cache
+        changed = judge_from("two")                       # same id, options and prompt hash; new code
+        assert changed.prompt_hash() == first.prompt_hash()
+        assert code_version(type(changed)) != code_version(type(first))
+        assert asyncio.run(CachedJudge(changed, cache).score([record]))[0].label == "two"
+    sys.modules.pop("counting_judge", None)
