@@ -110,6 +110,9 @@ class HFAdapter(ModelAdapter):
     def __init__(self, target: str = "", batch_size: int = 256, **options: Any):
         super().__init__(target, batch_size=batch_size, **options)
         self.batch_size = max(1, int(batch_size))
+        # --dtype: auto is float32 (this adapter computes on the CPU); recorded in the manifest's model spec
+        self.dtype = options.get("dtype") if options.get("dtype") not in (None, "auto") else "float32"
+        self.options["dtype"] = self.dtype
         self._model = None
         self._tokenizer = None
 
@@ -153,7 +156,7 @@ class HFAdapter(ModelAdapter):
             with gguf_parsed_once():
                 tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
                 model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
-                                                             dtype=torch.float32, **extra)
+                                                             dtype=getattr(torch, self.dtype), **extra)
         except OSError as exc:
             if not Path(source).exists():
                 raise offline_error(self.target) from None
