@@ -346,7 +346,7 @@ class OpenAIAdapter(ModelAdapter):
             except _ToolsRefused as exc:
                 if self.limit is not None:
                     await self.limit.release()
-                if self.tool_protocol != "auto":
+                if self.tool_protocol != "auto" or protocol == "text":  # refused as text too: that is an answer
                     return self._finish(prompt, Response(error=str(exc)), protocol)
                 if self.protocol == "native":
                     self.protocol = "text"
