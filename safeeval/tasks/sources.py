@@ -106,11 +106,16 @@ def csv_rows(path: Path, required: Iterable[str], encoding: str = "utf-8-sig") -
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, row) for each non-blank line; bad JSON names the line."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise SafeevalError(f"{path}: cannot read data file: {exc.strerror}") from None
     with handle:
-        for lineno, line in enumerate(handle, start=1):
+        for lineno, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SafeevalError(f"{path}:{lineno}: invalid UTF-8 (byte {exc.start + 1} of the line); "
+                                    f"data files must be UTF-8") from None
             if not line.strip():
                 continue
             try:
