@@ -281,7 +281,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             # earlier session now (those about to be redone stay out: last record per key wins).
             meta = {"run_id": run_id, "model": model.model_id, "judges": [j.model_dump() for j in manifest.judges]}
             summary_of, health = Summary(meta), Health(options.max_error_rate)
-            redo = {it.prompt.key for it in pending}
+            redo = {it.prompt.key for it in pending} if existing else set()
             for record in existing:
                 if record.key not in redo:
                     summary_of.add(record)
