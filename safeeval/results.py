@@ -12,6 +12,7 @@ analysed on a machine that does not have its tasks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,8 +132,21 @@ def summary(run_dir: str | Path | Run) -> dict[str, Any]:
     Same structure as summary.json: rates with 95% Wilson intervals per task,
     category (violation next to over-refusal) and attack, with error counts.
     """
+    from safeeval.health import assess
+
     run = run_dir if isinstance(run_dir, Run) else open_run(run_dir)
-    return summarize(run.records, summary_meta(run))
+    out = summarize(run.records, summary_meta(run))
+    limit = _saved_options(run.path).get("max_error_rate")  # as the run judged it: its --max-error-rate
+    out["health"] = assess(run.records, limit)
+    return out
+
+
+def _saved_options(run_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((Path(run_dir) / "options.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_output(path: str | Path, text: str) -> None:
