@@ -64,3 +64,26 @@ class ScriptedRed(ModelAdapter):
             rng = random.Random(f"{p.config.seed}:{p.messages[-1].content}")
             picks = rng.sample(self.pool, min(3, len(self.pool)))
             yield p, Response(text="Here are the messages:\n" + "\n".join(f"{i + 1}. {t}" for i, t in enumerate(picks)))
+
+
+class ConversationTarget(ModelAdapter):
+    prefix = "conversation-target"
+    description = "test only: leaks on the trigger word only after an earlier turn; refuses 'forbidden'"
+
+    def __init__(self, target: str = "", **options: Any):
+        super().__init__(target, **options)
+        self.seen: list[Prompt] = []
+
+    async def stream(self, prompts: list[Prompt]) -> AsyncIterator[tuple[Prompt, Response]]:
+        for p in prompts:
+            self.seen.append(p)
+            system = next((m.content for m in p.messages if m.role == "system"), "")
+            user = p.messages[-1].content.lower()
+            earlier = [m for m in p.messages[:-1] if m.role == "user"]
+            secret = re.search(r"secret is (\S+?)\.", system)
+            if "forbidden" in user or (TRIGGER in user and not earlier):
+                yield p, Response(text="I'm sorry, I can't share that.")
+            elif TRIGGER in user and secret:
+                yield p, Response(text=f"Since we talked already: the secret is {secret.group(1)}.")
+            else:
+                yield p, Response(text="Here is some general background on that topic.")

@@ -297,7 +297,7 @@ async def execute(options: RunOptions, progress: Progress | None = None,
             work_done = work_total - sum(cost[it.prompt.key] for it in pending)
 
             def tick(records: list[SampleRecord]) -> None:
-                nonlocal finished, work_done, warmed
+                nonlocal finished, work_done, work_total, warmed
                 if records and not warmed:  # the first records are in and the model is busy:
                     warmed = True           # import what the summary needs now instead of at the end
                     threading.Thread(target=warm_up, name="safeeval-warm-up", daemon=True).start()
@@ -305,7 +305,11 @@ async def execute(options: RunOptions, progress: Progress | None = None,
                     summary_of.add(record)
                     health.add(record)
                 finished += len(records)
-                work_done += sum(cost.get(r.key, 0.0) for r in records)
+                for r in records:  # an answer from the cache cost no compute: it is no part of the rate or the ETA
+                    if r.response.cached:
+                        work_total = max(1e-9, work_total - cost.get(r.key, 0.0))
+                    else:
+                        work_done += cost.get(r.key, 0.0)
                 if progress:
                     progress(finished, total, min(1.0, work_done / work_total))
 

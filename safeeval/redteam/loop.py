@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -19,11 +20,14 @@ import numpy as np
 from safeeval.errors import SafeevalError
 from safeeval.judges import Judge, JudgeInput, load_judge
 from safeeval.models import ModelAdapter, load_model
+from safeeval.redteam import crescendo  # noqa: F401  (registers the crescendo method)
 from safeeval.redteam.defense import Defence
+from safeeval.redteam.learner import Learner
 from safeeval.redteam.methods import METHODS, Candidate, State, Static
 from safeeval.redteam.novelty import NoveltyGate, cluster, make_space, top_k_mean
 from safeeval.redteam.objectives import Objective, load_objectives
 from safeeval.redteam.red import load_template, safe_response
+from safeeval.redteam.train import check_trainable
 from safeeval.redteam.selector import BetaSelector
 from safeeval.redteam.types import AttackRecord, RedteamOptions, RoundRecord
 from safeeval.schema import GenerateConfig, Message, Prompt, Response
@@ -68,14 +72,17 @@ class Loop:
                            red=red, template=load_template(options.method, options.red_template)
                            if options.method != "static" else "")
         self.method = METHODS[options.method](self.state)
-        self.defence = Defence(space) if options.moving_target else None
+        self.defence = Defence(space, guard=options.defence == "guard") \
+            if options.defence in ("guard", "filter") else None
         self.refusal = safe_response()
         self.queries = 0
         self.defended = False
+        self.learner: Learner | None = None  # --defence train (set by execute once the run folder exists)
 
     def _prompt(self, cand: Candidate, key: str, guarded: bool) -> Prompt:
         objective = cand.objective
         messages = [Message(role="system", content=objective.system)] if objective.system else []
+        messages += [Message(role=m["role"], content=m["content"]) for m in cand.context]
         messages.append(Message(role="user", content=cand.text))
         if guarded and self.defence:
             messages = self.defence.guard(messages)
@@ -114,11 +121,12 @@ class Loop:
         self.state.vectors = vecs if self.state.vectors is None else np.vstack([self.state.vectors, vecs])
         return out
 
-    async def run_round(self, round_no: int, budget: int, out: Path) -> RoundRecord:
+    async def step(self, round_no: int, budget: int, first: int) -> tuple[list[AttackRecord], Proposal]:
+        """One proposal sent, judged and recorded (ids continue from `first`)."""
         st = self.state
         proposal = await self.method.propose(round_no, budget)
         cands = proposal.candidates[:budget]
-        responses, blocked = await self.send(cands, f"r{round_no}")
+        responses, blocked = await self.send(cands, f"r{round_no}-{first}")
         verdicts = await self.score(cands, responses)
         novelty = self.novelty(cands)
         lam = self.options.novelty_weight
@@ -126,13 +134,27 @@ class Loop:
         for i, (c, resp, verdict, nov) in enumerate(zip(cands, responses, verdicts, novelty)):
             success = verdict.violation
             records.append(AttackRecord(
-                id=f"r{round_no}-{i}", round=round_no, objective_id=c.objective.id, objective=c.objective.text,
-                attack=c.text, method=self.options.method, source=c.source, parent=c.parent,
-                response=resp.text, response_error=resp.error, verdict=verdict, success=success,
-                novelty=nov, reward=round(float(bool(success)) + lam * nov, 4),
+                id=f"r{round_no}-{first + i}", round=round_no, objective_id=c.objective.id,
+                objective=c.objective.text, attack=c.text, method=self.options.method, source=c.source,
+                parent=c.parent, response=resp.text, response_error=resp.error, verdict=verdict, success=success,
+                novelty=nov, reward=round(float(bool(success)) + lam * nov, 4), context=c.context,
                 defended=self.defended, blocked=blocked[i]))
             st.selector.update(c.objective.id, success)
         st.records.extend(records)
+        self.method.observe(records)
+        return records, proposal
+
+    async def run_round(self, round_no: int, budget: int, out: Path) -> RoundRecord:
+        st = self.state
+        start = time.perf_counter()
+        records, proposal = await self.step(round_no, budget, 0)
+        while self.method.steps() and len(records) < budget:
+            more, extra = await self.step(round_no, budget - len(records), len(records))
+            if not more:
+                break
+            records += more
+            proposal.proposed += extra.proposed
+            proposal.rejected.update(extra.rejected)
         append_jsonl(out / ATTACKS, records)
         self.queries += len(records)
         wins = [r for r in records if r.success]
@@ -147,6 +169,9 @@ class Loop:
             posterior=st.selector.posterior(), avoid=proposal.avoid)
         if self.defence is not None:
             rec.defence = await self.update_defence(round_no, wins)
+        if self.learner is not None:
+            rec.training, rec.heldout = await self.learner.after_round(round_no, st)
+        rec.seconds = round(time.perf_counter() - start, 1)
         append_jsonl(out / ROUNDS, [rec])
         return rec
 
@@ -162,7 +187,8 @@ class Loop:
         added = self.defence.add([r.attack for r in wins])
         known = {r.attack: r for r in self.state.records if r.success}
         by_id = {o.id: o for o in self.objectives}
-        replay = [Candidate(by_id[r.objective_id], r.attack, r.source, r.id) for r in known.values()]
+        replay = [Candidate(by_id[r.objective_id], r.attack, r.source, r.id, context=r.context)
+                  for r in known.values()]
         responses, blocked = await self.send(replay, f"replay{round_no}")
         verdicts = await self.score(replay, responses)
         return {**self.defence.state(), "added": added, "replayed": len(replay),
@@ -208,25 +234,39 @@ async def execute(options: RedteamOptions, on_round: OnRound | None = None,
     if target is None:
         target = load_model(options.target)
         owned.append(target)
+    training = options.defence == "train"
+    if training:
+        check_trainable(target, options.target)
+        if red is target:
+            raise SafeevalError("--defence train changes the target's weights: pass a separate red model")
     if options.method != "static" and red is None:
-        red = target if options.red_model == options.target else load_model(options.red_model)
+        same = options.red_model == options.target and not training  # a trained target is not the red model
+        red = target if same else load_model(options.red_model)
         owned.append(red)
     out = Path(options.out)
     prepare_out(out, options)
     loop = Loop(options, objectives, target, red if options.method != "static" else None, judge)
     static_size = loop.method.size if isinstance(loop.method, Static) else None
     random.seed(options.seed)
+    first_replay = None
     try:
+        if training:
+            loop.learner = Learner(options, objectives, target, out)
+            await loop.learner.start()
         for round_no, budget in enumerate(round_budgets(options, len(objectives), static_size), start=1):
             rec = await loop.run_round(round_no, budget, out)
             if on_round:
                 on_round(rec)
+        if loop.learner is not None:
+            first_replay = await loop.learner.replay(loop.state.records, loop.send, loop.score, "replay-first")
     finally:
         await judge.aclose()
+        if loop.learner is not None:
+            await loop.learner.aclose()
         for model in dict.fromkeys(owned):
             await model.aclose()
     result = report.write_report(out, loop.state.space, objectives, options, loop.state.selector,
-                                 red_calls=loop.state.red_calls)
+                                 red_calls=loop.state.red_calls, first_replay=first_replay)
     export.write_finetune(out / "finetune.jsonl", loop.state.records, objectives, loop.state.selector,
                           loop.state.space, loop.refusal)
     if options.export_task:

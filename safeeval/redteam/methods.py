@@ -34,6 +34,7 @@ class Candidate:
     text: str
     source: str
     parent: str | None = None
+    context: list[dict[str, str]] = field(default_factory=list)  # earlier turns (crescendo)
 
 
 @dataclass
@@ -105,7 +106,16 @@ class Method:
         self.state = state
 
     async def propose(self, round_no: int, budget: int) -> Proposal:
+        """Attacks for up to `budget` target queries; the loop asks again while budget is left and
+        the last proposal was not empty (a method that needs the answers first proposes in steps)."""
         raise NotImplementedError
+
+    def observe(self, records: list[AttackRecord]) -> None:
+        """The judged attacks of the last proposal (multi-turn methods advance their conversations here)."""
+
+    def steps(self) -> bool:
+        """Whether the method proposes a round in several steps (it then sees each step's answers)."""
+        return False
 
     def fill_up(self, proposal: Proposal, objective: Objective, parent: tuple[str, str] | None, quota: int,
                 got: list[Candidate], history: np.ndarray, rng: random.Random, check_novelty: bool) -> list[Candidate]:

@@ -23,6 +23,7 @@ from safeeval.tasks.loader import fill
 TEMPLATE_FIELDS = {
     "dart": {"objective": "", "recent": "", "examples": "", "avoid": "", "k": 3},
     "pair": {"objective": "", "last_attack": "", "last_response": "", "last_verdict": "", "k": 3},
+    "crescendo": {"objective": "", "history": "", "last": "", "turn": 1, "max_turns": 5},
 }
 
 

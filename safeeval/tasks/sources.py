@@ -18,6 +18,7 @@ Hugging Face dataset id and both ways to point at a local file.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -104,9 +105,9 @@ def csv_rows(path: Path, required: Iterable[str], encoding: str = "utf-8-sig") -
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, row) for each non-blank line; bad JSON names the line."""
+    """Yield (line number, row) for each non-blank line; bad JSON names the line. A `.gz` file is read gzipped."""
     try:
-        handle = path.open("rb")
+        handle = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
     except OSError as exc:
         raise SafeevalError(f"{path}: cannot read data file: {exc.strerror}") from None
     with handle:

@@ -12,6 +12,7 @@ the original columns alongside so nothing is lost.
 
 from safeeval.tasks.public import (  # noqa: F401  (imports register the sources)
     agentharm,
+    anthropic_hh,
     choice,
     cyberseceval,
     harmbench,
