@@ -62,7 +62,7 @@ class _FakeModel:
 def test_sigint_mid_batch_stops_within_5_s_and_keeps_records(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "80"}
     args = [sys.executable, "-m", "safeeval", "run", "--model", "smollm2", "--tasks", "over-refusal-benign",
-            "--limit", "12", "--batch-size", "4", "--max-tokens", "96", "--no-cache", "--out", str(tmp_path),
+            "--limit", "16", "--batch-size", "4", "--max-tokens", "96", "--no-cache", "--out", str(tmp_path),
             "--run-id", "sig"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples = tmp_path / "sig" / "samples.jsonl"
@@ -71,7 +71,7 @@ def test_sigint_mid_batch_stops_within_5_s_and_keeps_records(tmp_path: Path) -> 
         assert proc.poll() is None, proc.communicate()[1]
         time.sleep(0.2)
     before = len(samples.read_text().splitlines())
-    assert 0 < before < 12, "SIGINT must land mid-run"
+    assert 0 < before < 16, "SIGINT must land mid-run"
     time.sleep(0.5)  # inside the next batch's decoding
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -87,5 +87,5 @@ def test_sigint_mid_batch_stops_within_5_s_and_keeps_records(tmp_path: Path) -> 
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     keys = [json.loads(line)["key"] for line in samples.read_text().splitlines()]
-    assert len(keys) == len(set(keys)) == 12
+    assert len(keys) == len(set(keys)) == 16
     assert [r["key"] for r in records] == keys[:len(records)]
