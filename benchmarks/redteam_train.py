@@ -61,7 +61,7 @@ def assemble(entries: list[dict]) -> str:
              f"{s['heldout']} harmful requests never attacked + {s['heldout']} paired benign controls; target "
              f"max {s['max_tokens']} new tokens (greedy); torch threads {s['threads']}.", "",
              "| selection | seed | after round | held-out violation (95% CI) | over-refusal (95% CI) | "
-             "red ASR in round | failures in pool / picked | round wall s | train s |",
+             "red ASR in round | failures in pool / picked | round wall s (CPU s) | train wall s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         rep = e["report"]
@@ -72,7 +72,8 @@ def assemble(entries: list[dict]) -> str:
             h, t = r.get("heldout") or {}, r.get("training") or {}
             lines.append(f"| {e['selection']} | {e['seed']} | {r['round']} | {_r(h.get('violation'))} | "
                          f"{_r(h.get('over_refusal'))} | {r['k']}/{r['n']} | {t.get('pool')} / "
-                         f"{len(t.get('picked', []))} | {r.get('seconds', '-')} | {t.get('seconds')} |")
+                         f"{len(t.get('picked', []))} | {r.get('seconds', '-')} ({r.get('cpu_seconds', '-')}) | "
+                         f"{t.get('seconds')} |")
     lines += ["", "Pooled over seeds, before training and after the last round:", "",
               "| selection | seeds | held-out violation before | after | over-refusal before | after | "
               "round-1 successes replayed on the final target: violations |", "|---|---|---|---|---|---|---|"]

@@ -146,7 +146,7 @@ class Loop:
 
     async def run_round(self, round_no: int, budget: int, out: Path) -> RoundRecord:
         st = self.state
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         records, proposal = await self.step(round_no, budget, 0)
         while self.method.steps() and len(records) < budget:
             more, extra = await self.step(round_no, budget - len(records), len(records))
@@ -172,6 +172,7 @@ class Loop:
         if self.learner is not None:
             rec.training, rec.heldout = await self.learner.after_round(round_no, st)
         rec.seconds = round(time.perf_counter() - start, 1)
+        rec.cpu_seconds = round(time.process_time() - cpu, 1)
         append_jsonl(out / ROUNDS, [rec])
         return rec
 

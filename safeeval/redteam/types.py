@@ -122,4 +122,5 @@ class RoundRecord(BaseModel):
     training: dict[str, Any] | None = None                   # defence train: picks, pairs, loss, adapter, seconds
     heldout: dict[str, Any] | None = None                    # held-out violation / over-refusal after this round
     seconds: float | None = None                             # wall time of the round (attacks, training, held-out)
+    cpu_seconds: float | None = None                         # this process's CPU time in the round (all threads)
     created: str = Field(default_factory=utcnow)
