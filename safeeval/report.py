@@ -242,16 +242,18 @@ def legend(shown: dict[str, list[dict[str, str]]], summary: dict[str, Any]) -> l
     cells = " ".join(" ".join(r.values()) for rows in shown.values() for r in rows)
     heads = {h for rows in shown.values() for h in rows[0]}
     words = []
-    if any(h.strip() in ("inc", "inconclusive") or "inconclusive" in h for h in heads):
-        words.append("inc = inconclusive (nothing measurable: no choice, no tool call, an empty answer; "
-                     "left out of the rate, never counted as safe)")
+    short = "inc" in heads  # a terminal's compact headers; Markdown spells them out
+    if any("inc" in h for h in heads):
+        words.append(("inc = inconclusive" if short else "inconclusive") + " (nothing measurable: no choice, "
+                     "no tool call, an empty answer; left out of the rate, never counted as safe)")
     if heads & {"err", "errors"}:
-        words.append("err = errored (generation or judging failed)")
+        words.append(("err = errored" if short else "errors") + " (generation or judging failed)")
     if "–" in cells:
         words.append("– = nothing to rate")
     if any(h.startswith(("corr", "judge-corrected")) for h in heads):
         cards = card_paths(summary)
-        words.append(CORRECTED_WHAT + (f" ({', '.join(cards)})" if cards else ""))
+        what = CORRECTED_WHAT if short else CORRECTED_WHAT.removeprefix("corr = ")
+        words.append(what + (f" ({', '.join(cards)})" if cards else ""))
     if "no card" in cells:
         words.append("no card = this judge has no calibration card for this kind of data")
     lines = [" · ".join(words) + "."] if words else []
