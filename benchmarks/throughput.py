@@ -131,7 +131,9 @@ BARE_CLIENT = textwrap.dedent('''
     async def main(url, data, concurrency, tokens):
         rows = [json.loads(line) for line in open(data) if line.strip()]
         limit = asyncio.Semaphore(concurrency)
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=120)  # a loaded machine must not time it out
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
+                                         timeout=timeout) as session:
             async def one(row):
                 body = {"model": "loopback", "max_tokens": tokens, "temperature": 0.0,
                         "messages": [{"role": "user", "content": row["prompt"]}]}
