@@ -25,6 +25,7 @@ def test_cut_reason_and_clean_text_are_one_rule_for_every_adapter():
     over = Response(text="x", finish_reason="length", output_tokens=128, input_tokens=2000)
     assert "exceed the model's context of 2048" in cut_reason(p, over, context_length=2048)
     assert clean_text("\n\n answer \n\n") == "answer" and clean_text(None) == ""
+    assert clean_text("🌱🌱\ufffd") == "🌱🌱"  # a character cut by the token limit, as transformers decodes it
 
 
 @pytest.mark.slow

@@ -2,7 +2,10 @@
 
 - `clean_text`: the answer text as the judges read it. Every backend strips
   leading and trailing whitespace, so the same model gives the same text
-  embedded, on `vllm:` and behind a server (which keeps trailing newlines).
+  embedded, on `vllm:` and behind a server (which keeps trailing newlines),
+  and drops a trailing U+FFFD: a multi-byte character cut by the token limit
+  decodes to it on transformers, while vLLM holds the incomplete bytes back
+  (3 of 200 answers differed only by that, benchmarks/endpoints.md).
 - `cut_reason`: why an answer is incomplete because the backend cut it, or
   None. A cut answer is recorded but never scored: the judging path turns
   `Response.cut` into an inconclusive verdict carrying this reason.
@@ -15,7 +18,7 @@ from safeeval.schema import Prompt, Response
 
 def clean_text(text: str | None) -> str:
     """The answer text every adapter records."""
-    return (text or "").strip()
+    return (text or "").strip().rstrip("\ufffd").rstrip()
 
 
 def cut_reason(prompt: Prompt, response: Response, context_length: int | None = None) -> str | None:
