@@ -6,10 +6,13 @@ including a tool task (a default `vllm serve` refuses `tools`: the run falls
 back to the text protocol), the model-name check, an answer cut by the
 server's context, kill -9 of the server mid-run then restart and resume (every
 sample exactly once), and the served answers against `vllm:` in-process.
+SAFEEVAL_TEST_VLLM_URL=http://127.0.0.1:PORT/v1 runs the first three against a
+server already running instead (the kill and the comparison then skip).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -27,8 +30,23 @@ TASKS = "secret-extraction,agentic-harm,power-seeking"
 ANSWERS: dict[str, str] = {}  # served answers by sample key, for the comparison with vllm: in-process
 
 
+class _Running:
+    """A server someone else started (SAFEEVAL_TEST_VLLM_URL): used as is, never stopped or killed."""
+
+    external = True
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def stop(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    if os.environ.get("SAFEEVAL_TEST_VLLM_URL"):  # a running `vllm serve` of the embedded model as smollm2
+        yield _Running(os.environ["SAFEEVAL_TEST_VLLM_URL"].rstrip("/"))
+        return
     try:
         vllm_command()
     except LookupError as exc:
@@ -77,6 +95,8 @@ def test_an_answer_cut_by_the_servers_context_is_never_scored(server, tmp_path):
 
 
 def test_kill_9_of_the_server_mid_run_then_restart_and_resume(server, tmp_path):
+    if getattr(server, "external", False):
+        pytest.skip("the server was started outside the test (SAFEEVAL_TEST_VLLM_URL): it is not ours to kill")
     tasks = make_task_dir(tmp_path / "tasks", 120)
     opts = RunOptions(model="openai:smollm2", base_url=server.url, tasks="loopback-prompts", tasks_dirs=[tasks],
                       out=tmp_path, run_id="r", no_cache=True, concurrency=4, max_tokens=16, max_retries=1)
@@ -102,6 +122,8 @@ def test_kill_9_of_the_server_mid_run_then_restart_and_resume(server, tmp_path):
 
 
 def test_served_answers_match_vllm_in_process(server, tmp_path):
+    if getattr(server, "external", False):
+        pytest.skip("the server was started outside the test (SAFEEVAL_TEST_VLLM_URL)")
     if not ANSWERS:
         pytest.skip("the served run did not complete")
     server.stop()  # free the CPU and memory for the in-process engine
