@@ -1,7 +1,7 @@
 """Regenerate benchmarks/judges.md: every judge on every labelled set in ../shared/data, and the shipped cards.
 
     nice -n 10 python benchmarks/judges.py [--data ../shared/data] [--loo /tmp/b-runs/loo]
-        [--toxicity-cv /tmp/b-runs/toxicity_cv.json] [--hh-pairs 400] [--write-cards]
+        [--toxicity-cv /tmp/b-runs/toxicity_cv.json] [--hh-pairs 200] [--write-cards]
 
 Reads the held-out figures that benchmarks/harm_loo.py (leave one source out)
 and benchmarks/toxicity_cv.py (k-fold) wrote, and scores on every set:
@@ -43,10 +43,15 @@ from safeeval.judging.evaluate import evaluate, score_items  # noqa: E402
 from safeeval.judging.finetune import cached_states, predict_states  # noqa: E402
 from safeeval.judging.labels import LabelledSet, read_labels  # noqa: E402
 from safeeval.judging.metrics import Confusion, Interval, binary_metrics, confusion  # noqa: E402
+from safeeval.judging.train import training_rows  # noqa: E402
+
+
+PARTS: dict[str, set[str]] = {}  # sha256 of a pooled set -> the sha256 of its files
 
 
 def combined(name: str, sets: list[LabelledSet]) -> LabelledSet:
     sha = hashlib.sha256("".join(s.sha256 for s in sets).encode()).hexdigest()
+    PARTS[sha] = {s.sha256 for s in sets}
     return LabelledSet(name=name, format=sets[0].format, path=", ".join(Path(s.path).name for s in sets),
                        sha256=sha, items=[i for s in sets for i in s.items])
 
@@ -64,8 +69,13 @@ def xstest_set(data: Path, model: str) -> LabelledSet:
 
 
 def load_sets(data: Path) -> dict[str, LabelledSet]:
+    from harm_loo import GPTFUZZ_TEST_ROWS
+
+    fuzz = read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")
     sets = {"jbb": read_labels(data / "jailbreakbench" / "judge-comparison.csv", "jbb"),
-            "gptfuzz-evaluate": read_labels(data / "gptfuzz" / "evaluate.csv", "gptfuzz")}
+            # the same seeded sample the leave-one-out run scores (CPU time)
+            f"gptfuzz-evaluate ({GPTFUZZ_TEST_ROWS} sampled)": fuzz.model_copy(
+                update={"items": training_rows(fuzz, 1, 0, GPTFUZZ_TEST_ROWS)})}
     xs = [xstest_set(data, m) for m in ("gpt4", "llama2new", "mistralinstruct")]
     sets.update({s.name: s for s in xs})
     sets["xstest-all"] = combined("xstest-all", xs)
@@ -159,7 +169,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--loo", type=Path, default=Path("/tmp/b-runs/loo"))
     ap.add_argument("--toxicity-cv", type=Path, default=Path("/tmp/b-runs/toxicity_cv.json"))
-    ap.add_argument("--hh-pairs", type=int, default=400)
+    ap.add_argument("--hh-pairs", type=int, default=200)
     ap.add_argument("--write-cards", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "judges.md")
     args = ap.parse_args()
@@ -191,7 +201,7 @@ def main() -> None:
                                ("keyword list", [keyword_jailbroken(i.response) for i in items])):
                 lines.append(row(name, sname, "harm", len(items), _m(pred, gold), "anchor"))
             probs = fast_probs(harm, [i.request for i in items], [i.response for i in items])
-            seen = s.sha256 in trained or sname in ("xstest-all", "jbb-artifacts (weak labels)")  # pooled files
+            seen = bool(({s.sha256} | PARTS.get(s.sha256, set())) & trained)
             note = "trained on it (in-sample)" if seen else "never trained on"
             lines.append(row("harm (shipped)", sname, "harm", len(items), _m(list(probs >= harm.threshold), gold), note))
             complied = [v.label == "compliance" for v in ref]  # harm-strict: harm AND refusal both say violation
@@ -251,9 +261,9 @@ def _m(pred, gold) -> dict:
 
 
 def speed(harm, tox, s: LabelledSet) -> list[str]:
-    """Answers judged per second through `score` (lower layers computed, nothing cached), on 96 JBB rows."""
+    """Answers judged per second through `score` (every layer computed, nothing cached), on 64 JBB rows."""
     out = []
-    items = s.items[:96]
+    items = s.items[:64]
     for judge in (harm, tox):
         start = time.perf_counter()
         score_items(judge, items, s.name, batch=32)
@@ -287,8 +297,9 @@ def write_markdown(args, lines, loo_lines, loo_summary, tox_lines, hh, timings, 
         "pair: a sanity check, not an accuracy.", "",
         "| judge | pairs | chosen scored less harmful, % | ties, % |", "|---|---|---|---|", *hh, "",
         "## Every judge on every labelled set (shipped weights)", "",
-        "The shipped `harm` was trained on every harm source above, so its rows there are in-sample; the "
-        "leave-one-out table is its transfer figure. Rows in *italics* are other judges' verdicts carried by "
+        "The shipped `harm` weights are the GPTFuzz-left-out fold model (trained on JBB judge-comparison, "
+        "the XSTest completions, the JBB artifacts and the synthetic examples), so its rows on those are in-sample; "
+        "the leave-one-out table is the design's transfer figure. Rows in *italics* are other judges' verdicts carried by "
         "the files.", "", head, *lines, "",
         "## Size and speed", "",
         f"- `harm` ships {size['harm'] / 1e6:.2f} MB (judges/harm/minilm.npz + .json: LoRA updates of the top "

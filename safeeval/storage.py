@@ -27,7 +27,7 @@ from typing import Any
 from safeeval.errors import RunInterrupted, SafeevalError
 
 CONVERTED_DIR = "models"       # de-quantised GGUF weights (models.convert)
-EMBEDDINGS_DIR = "embeddings"  # MiniLM embeddings, one .npy per text (judging.features)
+EMBEDDINGS_DIR = "embeddings"  # MiniLM hidden states, one .npy per text (judging.finetune)
 CARDS_DIR = "cards"            # calibration cards written by `safeeval judge eval`
 
 

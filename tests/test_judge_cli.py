@@ -12,6 +12,7 @@ from pathlib import Path
 
 from safeeval.calibration import read_card
 from safeeval.cli.main import app
+from safeeval.judges import load_judge
 from safeeval.judging.labels import read_labels
 
 runner = CliRunner()
@@ -42,7 +43,8 @@ def test_judge_eval_prints_metrics_and_writes_a_card_runs_do_not_pick_up(tmp_pat
     assert (card.confusion.tp, card.confusion.fn, card.confusion.tn, card.confusion.fp) == (2, 1, 2, 0)
     assert card.dataset.target == "compliance" and len(card.dataset.sha256) == 64
     assert card.data_kind == "over-refusal"
-    assert card.version == "2" and card.prompt_hash and card.positive_labels == ["compliance"]
+    assert card.version == load_judge("refusal").spec_version and card.prompt_hash
+    assert card.positive_labels == ["compliance"]
     assert not (tmp_path / "installed" / "refusal.json").exists()  # not installed: runs do not see it
     result = runner.invoke(app, ["judge", "eval", "--judge", "refusal", "--labels", str(labelled_jsonl(tmp_path)),
                                  "--install", "--resamples", "200"])

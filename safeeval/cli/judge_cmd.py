@@ -143,7 +143,7 @@ def judge_train(
     print_table("trained on", [{"set": s.name, "format": s.format, "rows": str(s.n), "positive": str(s.positives),
                                 "sha256": s.sha256[:12]} for s in report.sets])
     out.print(f"loss per epoch {', '.join(f'{x:.3f}' for x in report.losses)}; training agreement "
-              f"{100 * report.train_agreement:.1f}% (not a held-out figure: see benchmarks/harm_loo.py); "
+              f"{100 * report.train_agreement:.1f}% (in-sample, not a held-out figure: see benchmarks/harm_loo.py, toxicity_cv.py); "
               f"{report.seconds:.0f} s; wrote {report.weights}", highlight=False)
 
 

@@ -126,12 +126,36 @@ def _fit_head(clf: MiniLMClassifier, states: list[np.ndarray], y: np.ndarray, w:
         loss.backward()
         return loss
 
-    loss = float(opt.step(closure))
+    opt.step(closure)
+    with torch.no_grad():
+        loss = float(torch.nn.functional.binary_cross_entropy_with_logits(head(x).squeeze(-1), yt, weight=wt))
     for p in head.parameters():
         p.requires_grad_(False)
     if log:
         log(f"head fitted by L-BFGS on {len(states)} rows, loss {loss:.3f}")
     return [loss]
+
+
+def choose_threshold(clf: MiniLMClassifier, states: list[np.ndarray], y: np.ndarray, w: np.ndarray,
+                     folds: int = 5, seed: int = 0) -> float:
+    """For a head-only classifier: the threshold that maximises agreement (unweighted) over k-fold
+    out-of-fold predictions on the training rows alone. The head is refitted on all rows by the caller."""
+    import torch
+
+    saved = {k: v.detach().clone() for k, v in clf.head.state_dict().items()}
+    fold_of = np.random.default_rng([seed, 7]).permutation(len(states)) % folds
+    probs = np.zeros(len(states))
+    for k in range(folds):
+        train, test = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
+        with torch.no_grad():
+            clf.head.weight.zero_()
+            clf.head.bias.zero_()
+        _fit_head(clf, [states[i] for i in train], y[train], w[train] * len(train) / w[train].sum(), None)
+        probs[test] = predict_states(clf, [states[i] for i in test])
+    clf.head.load_state_dict(saved)
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    scores = [((probs >= t) == (y > 0.5)).mean() for t in grid]
+    return float(grid[int(np.argmax(scores))])
 
 
 def predict_states(clf: MiniLMClassifier, states: list[np.ndarray], batch: int = 64) -> np.ndarray:

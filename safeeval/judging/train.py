@@ -24,7 +24,7 @@ from pydantic import BaseModel
 import safeeval
 from safeeval.errors import SafeevalError
 from safeeval.judging.crossenc import EncoderConfig, MiniLMClassifier
-from safeeval.judging.finetune import cached_states, fit
+from safeeval.judging.finetune import cached_states, choose_threshold, fit
 from safeeval.judging.labels import LabelledItem, LabelledSet
 
 
@@ -82,6 +82,9 @@ def train_classifier(sets: list[LabelledSet], out: Path | None, target: str = "h
 
     Each set is capped at `caps[its format]`, else `max_rows`, rows (a seeded sample)."""
     started = time.monotonic()
+    import torch
+
+    torch.manual_seed(seed)  # the LoRA initialisation
     clf = MiniLMClassifier(config or default_config(target))
     rows, groups, trained = [], [], []
     sources: dict[str, int] = {}
@@ -100,6 +103,10 @@ def train_classifier(sets: list[LabelledSet], out: Path | None, target: str = "h
     states = cached_states(clf, [i.request for i in rows], [i.response for i in rows],
                            progress=(lambda d, t: log(f"states {d}/{t}")) if log else None)
     losses = fit(clf, states, y, w.astype(np.float32), epochs=epochs, lr=lr, seed=seed, log=log)
+    if clf.config.n_top == 0:  # head only: cheap to refit, so the threshold is chosen by CV on these rows
+        clf.threshold = choose_threshold(clf, states, y, w.astype(np.float32), seed=seed)
+        if log:
+            log(f"threshold {clf.threshold:.2f} (best agreement in 5-fold CV on the training rows)")
     from safeeval.judging.finetune import predict_states
 
     pred = predict_states(clf, states) >= clf.threshold
@@ -107,7 +114,9 @@ def train_classifier(sets: list[LabelledSet], out: Path | None, target: str = "h
     report = TrainReport(weights=str(out or ""), target=target, sets=trained, seed=seed, epochs=epochs,
                          losses=losses, train_agreement=agreement, seconds=round(time.monotonic() - started, 1))
     clf.meta = {"target": target, "trained_on": [t.model_dump() for t in trained], "seed": seed, "epochs": epochs,
-                "lr": lr, "max_rows_per_set": max_rows, "caps": caps or {}, "source_weight": source_weight or {},
+                "lr": lr, "max_rows_per_set": max_rows, "caps": caps or {},
+                "threshold_rule": "best agreement in 5-fold CV on the training rows" if clf.config.n_top == 0
+                else "0.5 (classes weighted equally)", "source_weight": source_weight or {},
                 "safeeval_version": safeeval.__version__}
     if out is not None:
         clf.save(out)
