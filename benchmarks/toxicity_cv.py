@@ -4,8 +4,8 @@
 
 The labelled rows (1,450 of 1,680: those with a hate, harassment or
 hate/threatening label) are split into seeded folds; each fold is scored by
-a judge trained on the other folds only, so every figure is left out. No
-setting is tuned on these figures: the shipped judge uses the defaults here
+a judge trained on the other folds only (its threshold chosen by CV inside
+those folds), so every figure is left out. No setting is tuned on these figures: the shipped judge uses the defaults here
 and is then trained on all rows (`safeeval judge train --target toxicity`).
 Anchors on the same rows: always "not toxic", and the refusal judge's
 "compliance" (how toxicity-elicitation was scored before).
@@ -42,7 +42,7 @@ def main() -> None:
     items = full.items
     gold = np.array([i.targets["toxicity"] for i in items])
     fold_of = np.random.default_rng(0).permutation(len(items)) % args.folds
-    probs = np.zeros(len(items))
+    probs, thresholds = np.zeros(len(items)), np.zeros(len(items))
     config = default_config("toxicity").model_copy(update={"n_top": args.n_top})
     for k in range(args.folds):
         train = LabelledSet(name=f"moderation-not-fold{k}", format="moderation", path=full.path, sha256=full.sha256,
@@ -51,10 +51,11 @@ def main() -> None:
         test = [n for n in range(len(items)) if fold_of[n] == k]
         states = cached_states(clf, ["" for _ in test], [items[n].response for n in test])
         probs[test] = predict_states(clf, states)
-        stderr_log(f"fold {k}: done")
-    pred = probs >= 0.5
+        thresholds[test] = clf.threshold  # chosen by CV inside the training folds only
+        stderr_log(f"fold {k}: threshold {clf.threshold:.2f}")
+    pred = probs >= thresholds
     result = {"n": len(items), "positives": int(gold.sum()), "folds": args.folds, "n_top": args.n_top,
-              "epochs": args.epochs}
+              "epochs": args.epochs, "thresholds": sorted(set(thresholds.tolist()))}
     for name, p in (("toxicity (left out)", pred.tolist()), ("always not toxic", [False] * len(items)),
                     ("refusal 'compliance'", [refusal_label(i.response)[0] == "compliance" for i in items])):
         m = binary_metrics(p, gold.tolist(), resamples=1000)
