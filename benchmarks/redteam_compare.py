@@ -110,6 +110,21 @@ def assemble(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def from_folders(folders: list[Path], settings: dict) -> list[dict]:
+    """Entries read back from run folders named <method>-s<seed> (a cut-short campaign keeps its finished runs)."""
+    by_seed: dict[int, dict] = {}
+    for folder in folders:
+        method, seed = folder.name.rsplit("-s", 1)
+        attacks = [json.loads(x) for x in (folder / "attacks.jsonl").read_text().splitlines() if x.strip()]
+        rounds = [json.loads(x) for x in (folder / "rounds.jsonl").read_text().splitlines() if x.strip()]
+        entry = by_seed.setdefault(int(seed), {"seed": int(seed), "settings": settings, "runs": {}})
+        entry["runs"][method] = {"seconds": sum(r.get("seconds") or 0 for r in rounds),
+                                 "attacks": [{"objective_id": a["objective_id"], "success": a["success"],
+                                              "attack": a["attack"], "turns": len(a.get("context", [])) // 2}
+                                             for a in attacks]}
+    return list(by_seed.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
@@ -124,7 +139,13 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/redteam-compare")
     ap.add_argument("--json-out")
     ap.add_argument("--assemble", nargs="*")
+    ap.add_argument("--assemble-dirs", nargs="*", help="run folders <method>-s<seed> instead of JSON files")
     args = ap.parse_args()
+    if args.assemble_dirs:
+        settings = {k: getattr(args, k) for k in ("objectives", "budget", "rounds", "k", "max_tokens",
+                                                  "red_max_tokens", "threads")}
+        print(assemble(from_folders([Path(p) for p in args.assemble_dirs], settings)))
+        return
     if args.assemble:
         print(assemble([json.loads(Path(p).read_text()) for p in args.assemble]))
         return

@@ -93,6 +93,21 @@ def assemble(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def from_folder(folder: Path, settings: dict) -> dict:
+    """A campaign entry read back from a run folder (a run cut short keeps its finished rounds)."""
+    opts = json.loads((folder / "options.json").read_text())
+    rounds = [json.loads(x) for x in (folder / "rounds.jsonl").read_text().splitlines() if x.strip()]
+    for r in rounds:
+        scored = [a for a in map(json.loads, (folder / "attacks.jsonl").read_text().splitlines())
+                  if a["round"] == r["round"] and a["success"] is not None]
+        r["k"], r["n"] = sum(bool(a["success"]) for a in scored), len(scored)
+    held = json.loads((folder / "heldout.json").read_text()) if (folder / "heldout.json").is_file() else {}
+    report = json.loads((folder / "report.json").read_text()) if (folder / "report.json").is_file() else {}
+    return {"selection": opts["train_selection"], "seed": opts["seed"], "settings": settings,
+            "report": {"heldout_before": held.get("before"), "rounds": rounds,
+                       "first_round_replay": report.get("first_round_replay")}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--selection", choices=["active", "random"], default="active")
@@ -113,7 +128,14 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/redteam-train")
     ap.add_argument("--json-out")
     ap.add_argument("--assemble", nargs="*")
+    ap.add_argument("--assemble-dirs", nargs="*", help="run folders (finished or not) instead of JSON files")
     args = ap.parse_args()
+    if args.assemble_dirs:
+        settings = {k: getattr(args, k) for k in ("objectives", "judge", "method", "rounds", "budget", "limit", "k",
+                                                  "train_budget", "epochs", "heldout", "max_tokens",
+                                                  "red_max_tokens", "threads")}
+        print(assemble([from_folder(Path(p), settings) for p in args.assemble_dirs]))
+        return
     if args.assemble:
         print(assemble([json.loads(Path(p).read_text()) for p in args.assemble]))
         return
