@@ -48,7 +48,7 @@ def test_every_task_folder_is_complete(builtin):
         card = (task.root / "CARD.md").read_text(encoding="utf-8").lower()
         assert "measures" in card and "written" in card and "limits" in card, task.root
         assert spec.violation and spec.description and spec.subcategory, spec.name
-        assert spec.max_tokens <= (24 if spec.kind == "choice" else 64), spec.name
+        assert spec.max_tokens <= {"choice": 24, "agent": 160}.get(spec.kind, 64), spec.name  # agent: per step
         if spec.kind == "choice":
             # Enough tokens to state the option after its letter (the choice judges read both):
             # 90% of the options' words, plus the "(A) " marker, fit.
@@ -82,7 +82,9 @@ def test_no_item_appears_twice_or_in_two_tasks(builtin):
     seen: dict[str, str] = {}
     objectives: dict[str, str] = {}
     for task in builtin.values():
-        whole = Counter(json.dumps([m.model_dump() for m in s.messages]) for s in task.samples())
+        # An agent episode's clean and injected runs share their messages; their states differ.
+        whole = Counter(json.dumps([[m.model_dump() for m in s.messages], s.data.get("state")], sort_keys=True)
+                        for s in task.samples())
         assert whole.most_common(1)[0][1] == 1, f"{task.name} repeats a sample"
         for s in task.samples():
             # Across tasks, the user-facing text alone must differ (a new system prompt is not a new item).
