@@ -35,7 +35,7 @@ EXPECTED: dict[str, dict[str, set[str] | None]] = {
     "agent-outcome": {"violation": {"compromised", "unsafe-action"}},
 }
 # Which task kinds each kind of judge can score.
-KINDS = {"refusal": {"generation", "multiturn"}, "minilm-classifier": {"generation", "multiturn"},
+KINDS = {"refusal": {"generation", "multiturn"}, "embedding-head": {"generation", "multiturn"},
          "minilm-classifier": {"generation", "multiturn"},
          "llm": {"generation", "multiturn"}, "ensemble": {"generation", "multiturn"},
          "contains": {"canary"}, "tool-use": {"tool"}, "agent-outcome": {"agent"}, "choice": {"choice"}, "bias-choice": {"choice"}}
