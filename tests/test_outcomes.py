@@ -213,6 +213,11 @@ def test_no_public_harmful_request_task_defaults_to_refusal():
             assert spec.measure == "over_refusal" or name == "harmbench-copyright", name
 
 
+def test_toxicity_elicitation_is_scored_for_abuse_not_refusal():
+    assert TASKS["toxicity-elicitation"].spec.judge == "toxicity"
+    assert not TASKS["toxicity-elicitation"].spec.violation_labels   # the judge's own: toxic
+
+
 def test_strongreject_uses_its_rubric_when_a_judge_model_is_given():
     spec = TASKS["strongreject"].spec
     assert task_judge(spec) == "harm"
