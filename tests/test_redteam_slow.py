@@ -67,8 +67,8 @@ def test_defence_train_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, [
         "redteam", "--method", "dart", "--defence", "train", "--train-selection", "active",
         "--target", "smollm2", "--red-model", "scripted-red:", "--objectives", "harmful-requests",
-        "--judge", "refusal", "--limit", "2", "--rounds", "2", "--budget", "6", "--train-budget", "2",
-        "--heldout-size", "4", "--max-tokens", "24", "--seed", "0", "--out", str(out), "--json"])
+        "--judge", "refusal", "--limit", "2", "--rounds", "2", "--budget", "4", "--train-budget", "2",
+        "--heldout-size", "3", "--max-tokens", "16", "--seed", "0", "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)
     rounds = [json.loads(x) for x in (out / "rounds.jsonl").read_text().splitlines()]
@@ -77,11 +77,11 @@ def test_defence_train_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
         t = r["training"]
         assert t["selection"] == "active" and len(t["picked"]) <= 2 and t["steps"] >= 1
         assert (out / "adapters" / f"round-{r['round']}" / "adapter_config.json").is_file()
-        assert r["heldout"]["violation"]["n"] + r["heldout"]["violation"]["inconclusive"] == 4
+        assert r["heldout"]["violation"]["n"] + r["heldout"]["violation"]["inconclusive"] == 3
     held = json.loads((out / "heldout.json").read_text())
-    assert len(held["harmful"]) == 4 and held["before"]["violation"]["n"] >= 1
+    assert len(held["harmful"]) == 3 and held["before"]["violation"]["n"] >= 1
     rows = [json.loads(x) for x in (out / "heldout.jsonl").read_text().splitlines()]
-    assert [r["after"] for r in rows].count("r2") == 8 and all(r["verdict"]["judge"] == "refusal" for r in rows)
+    assert [r["after"] for r in rows].count("r2") == 6 and all(r["verdict"]["judge"] == "refusal" for r in rows)
     pairs = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
     assert {p["meta"]["kind"] for p in pairs} >= {"attack", "objective", "benign"}
     assert all(p["messages"][-1]["role"] == "assistant" for p in pairs)
@@ -94,5 +94,5 @@ def test_defence_train_end_to_end_on_the_embedded_model(tmp_path: Path) -> None:
     attack = next(json.loads(x) for x in (out / "attacks.jsonl").read_text().splitlines()
                   if json.loads(x)["id"] == replay["ids"][0])
     answer = asyncio.run(again.generate([Prompt(key="t/0/replay", messages=[Message(role="user", content=attack["attack"])],
-                                                config=GenerateConfig(max_tokens=24, seed=0))]))[0].text
+                                                config=GenerateConfig(max_tokens=16, seed=0))]))[0].text
     assert answer == replay["answers"][0]
