@@ -83,6 +83,7 @@ class VLLMAdapter(ModelAdapter):
             raise SafeevalError("--model vllm:<path> needs a local model folder, a .gguf file or `smollm2`")
         utilization = gpu_memory_utilization or _env_float("SAFEEVAL_VLLM_GPU_MEMORY_UTILIZATION")
         options.pop("concurrency", None)  # the engine schedules the whole chunk itself
+        options.pop("tool_protocol", None)  # tools always go as text here (models/toolcalls.py)
         super().__init__(target, gpu_memory_utilization=utilization, max_model_len=max_model_len,
                          dtype=dtype, batch_size=batch_size, **options)
         self.source = self._resolve(target)
