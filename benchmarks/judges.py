@@ -95,6 +95,7 @@ def fmt(iv: dict | Interval, pct: bool = True) -> str:
 
 
 def row(judge: str, set_name: str, target: str, n: int, m: dict, note: str = "") -> str:
+    m = {k: m.get(k, {"value": None}) for k in ("agreement", "f1", "fpr", "fnr", "kappa")}
     return (f"| {judge} | {set_name} | {target} | {n} | {fmt(m['agreement'])} | {fmt(m['f1'])} | "
             f"{fmt(m['fpr'])} | {fmt(m['fnr'])} | {fmt(m['kappa'], pct=False)} | {note} |")
 
@@ -139,7 +140,7 @@ def loo_rows(loo: Path, data: Path) -> tuple[list[str], dict[str, SetResult], li
     sources = train_sets(data)
     lines, results, summary = [], {}, []
     per_judge: dict[str, list[float]] = {}
-    for path in sorted(loo.glob("*.json")):
+    for path in sorted(p for p in loo.glob("*.json") if not p.name.endswith("-weights.json")):
         r = json.loads(path.read_text())
         for judge in ("harm-minilm", "refusal proxy", "keyword list"):
             note = "held out (trained on the other sources)" if judge == "harm-minilm" else "anchor"
@@ -147,8 +148,9 @@ def loo_rows(loo: Path, data: Path) -> tuple[list[str], dict[str, SetResult], li
                              r["test_rows"], r[judge], note))
             per_judge.setdefault(judge, []).append(r[judge]["agreement"]["value"])
         test = test_set(data, r["left_out"], sources)
-        by_id = {i.id: i.targets["harm"] for i in test.items}
-        gold = [by_id[i] for i in r["ids"]]
+        rows = [i for i in test.items if "harm" in i.targets]  # the fold's rows, in its order (ids repeat
+        assert [i.id for i in rows] == r["ids"], path          # across XSTest's three files)
+        gold = [i.targets["harm"] for i in rows]
         files = [test] if test.path else sources[r["left_out"]]
         sha = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest() if len(files) > 1 \
             else files[0].sha256

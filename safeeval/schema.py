@@ -314,6 +314,11 @@ class JudgeInfo(Strict):
     id: str
     version: str = "1"
     prompt_hash: str = ""
+    # The calibration card the summary corrects this judge's rates with, fixed at the start of the run
+    # (safeeval.calibration.run_card): the card itself, its sha256 and where it came from.
+    card: dict[str, Any] | None = None
+    card_sha256: str | None = None
+    card_source: str | None = None
 
 
 class RunManifest(Strict):

@@ -109,6 +109,9 @@ def load_judges(tasks: list[Task], options: RunOptions) -> dict[str, Judge]:
 
 def build_manifest(run_id: str, model: ModelAdapter, tasks: list[Task], attacks: list[str],
                    judges: dict[str, Judge], options: RunOptions) -> RunManifest:
+    from safeeval.calibration import check_explicit_cards, run_card
+
+    check_explicit_cards(options.cards, [(j.id, j.spec_version, j.prompt_hash()) for j in judges.values()])
     return RunManifest(
         run_id=run_id,
         safeeval_version=safeeval.__version__,
@@ -121,7 +124,9 @@ def build_manifest(run_id: str, model: ModelAdapter, tasks: list[Task], attacks:
                         control=t.spec.control)
                for t in tasks],
         attacks=attacks,
-        judges=[JudgeInfo(id=j.id, version=j.spec_version, prompt_hash=j.prompt_hash()) for j in judges.values()],
+        judges=[JudgeInfo(id=j.id, version=j.spec_version, prompt_hash=j.prompt_hash(),
+                          **(run_card(j.id, j.spec_version, j.prompt_hash(), options.cards) or {}))
+                for j in judges.values()],
         judge_override=options.judge,
         seed=options.seed,
         limit=options.limit,
