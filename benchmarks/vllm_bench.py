@@ -8,7 +8,10 @@ message "Synthetic request number i: explain item i.", greedy, at most
 `safeeval run` of a task of those prompts (no cache; judging and records
 included), vLLM's client with `--backend openai-chat`. The two get disjoint
 prompt sets of the same shape (vLLM's prefix cache must not favour the second),
-and the order alternates between concurrencies. Printed per concurrency:
+and the order alternates between concurrencies. vLLM's client gets
+`--ignore-eos` (its custom dataset otherwise ended answers after 13 tokens on
+average against safeeval's 32): both then generate `--output-len` tokens per
+request, which the printed mean output tokens confirm. Printed per concurrency:
 requests/s and output tokens/s of each, and safeeval's ratio to vLLM's client.
 Without --base-url the script starts `vllm serve` of the embedded model
 (safeeval/testing/vllm_server.py) and stops it at the end.
@@ -69,7 +72,7 @@ def run_vllm_bench(url: str, dataset: Path, n: int, concurrency: int, output_len
     cmd = [str(vllm), "bench", "serve", "--backend", "openai-chat", "--base-url", url.rsplit("/v1", 1)[0],
            "--endpoint", "/v1/chat/completions", "--model", "smollm2", "--tokenizer", str(tokenizer),
            "--dataset-name", "custom", "--dataset-path", str(dataset), "--custom-output-len", str(output_len),
-           "--num-prompts", str(n), "--max-concurrency", str(concurrency), "--temperature", "0",
+           "--num-prompts", str(n), "--max-concurrency", str(concurrency), "--temperature", "0", "--ignore-eos",
            "--disable-tqdm", "--save-result", "--result-dir", str(out), "--result-filename", name]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
     env.pop("PYTHONPATH", None)
