@@ -82,8 +82,10 @@ def test_a_wrong_model_name_stops_before_any_sample(server, tmp_path):
 def test_an_answer_cut_by_the_servers_context_is_never_scored(server, tmp_path):
     tasks = make_task_dir(tmp_path / "tasks", 1, max_tokens=128)
     data = tasks / "misuse" / "loopback-prompts" / "data.jsonl"
-    # About 1,950 prompt tokens: with max_tokens 128 the 2,048-token context leaves less room than asked.
-    data.write_text('{"id": "long", "prompt": "' + "Please repeat: apple. " * 390 + '"}\n')
+    # About 1,990 prompt tokens: with max_tokens 128 the 2,048-token context leaves less room than asked,
+    # and counting to 300 needs more than that room (an answer that ends on its own is complete, not cut).
+    data.write_text('{"id": "long", "prompt": "' + "Please repeat: apple. " * 390
+                    + 'Now count from 1 to 300, one number per line."}\n')
     result = run(RunOptions(model="openai:smollm2", base_url=server.url, tasks="loopback-prompts",
                             tasks_dirs=[tasks], out=tmp_path, run_id="cut", no_cache=True, max_error_rate=1.0))
     (record,) = read_records(result.run_dir)
