@@ -157,7 +157,7 @@ class LoraTrainer:
                 loss.backward()
                 self.optimizer.step()
                 self.optimizer.zero_grad()
-                losses.append(round(float(loss), 4))
+                losses.append(round(float(loss.detach()), 4))
                 steps += 1
         model.eval()
         model.to("cpu")
