@@ -66,18 +66,27 @@ def discover_tasks(extra: Iterable[Path] = ()) -> dict[str, Task]:
     return found
 
 
+def _in_suite(task: Task) -> bool:
+    """Whether `all` and a category name pick this task (see `select_tasks`)."""
+    return not task.spec.source and task.spec.kind != "agent"
+
+
 def select_tasks(selector: str, available: dict[str, Task]) -> list[Task]:
     """Resolve `--tasks`: comma-separated names, categories, globs or `all`.
 
     `all` means the built-in and added suites; public-benchmark tasks (which
     need a local data file) are picked by name, glob or the `public` tag.
+    Multi-step agent episodes (kind `agent`) are left out of `all` and of a
+    category: one episode costs a local model up to `max_steps` generations, so
+    the 384-episode agent suite alone would take the embedded model about an hour.
+    They are picked by name, by a glob such as `agent-*`, or by the `multi-step` tag.
     """
     chosen: dict[str, Task] = {}
     for token in [t.strip() for t in selector.split(",") if t.strip()]:
         if token == "all":
-            matches = [t for t in available.values() if not t.spec.source]
+            matches = [t for t in available.values() if _in_suite(t)]
         elif token in CATEGORIES:
-            matches = [t for t in available.values() if t.spec.category == token and not t.spec.source]
+            matches = [t for t in available.values() if t.spec.category == token and _in_suite(t)]
         elif token in available:
             matches = [available[token]]
         elif any(ch in token for ch in "*?["):

@@ -22,9 +22,20 @@ def make_task(root: Path, name: str, category: str = "misuse", extra: str = "") 
 def test_all_selects_every_builtin_suite_task_in_category_order():
     available = discover_tasks()
     chosen = select_tasks("all", available)
-    assert {t.name for t in chosen} == {n for n, t in available.items() if not t.spec.source}
+    assert {t.name for t in chosen} == {n for n, t in available.items()
+                                        if not t.spec.source and t.spec.kind != "agent"}
     order = [CATEGORIES.index(t.spec.category) for t in chosen]
     assert order == sorted(order)
+
+
+def test_agent_suite_is_picked_by_glob_or_tag_not_by_all_or_category():
+    available = discover_tasks()
+    agents = {n for n, t in available.items() if t.spec.kind == "agent" and not t.spec.source}
+    assert len(agents) >= 4
+    assert not agents & {t.name for t in select_tasks("all", available)}
+    assert not agents & {t.name for t in select_tasks("autonomy", available)}
+    assert agents <= {t.name for t in select_tasks("agent-*", available)}
+    assert agents <= {t.name for t in select_tasks("multi-step", available)}
 
 
 def test_category_name_glob_and_dedupe():
