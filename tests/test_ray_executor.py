@@ -29,8 +29,10 @@ pytestmark = pytest.mark.slow
 def options(out, **extra) -> RunOptions:
     # batch_size=1: an answer then cannot depend on which prompts share its batch (padding),
     # only on the prompt, so a local and a Ray run can be compared token for token.
+    # judge="refusal": a judge with no model to load, so the first records land (and the kill test
+    # strikes) while the workers still hold prompts; `harm` loads MiniLM on its first batch.
     return RunOptions(model="smollm2", tasks="harmful-requests,power-seeking", limit=5, max_tokens=12,
-                      batch_size=1, out=out, no_cache=True, **extra)
+                      batch_size=1, out=out, no_cache=True, judge="refusal", **extra)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,10 @@ def test_dart_with_embedded_model_as_red_and_target(tmp_path: Path) -> None:
     out, rep = once("a")
     attacks = [json.loads(line) for line in (out / "attacks.jsonl").read_text().splitlines()]
     assert rep["queries"] == len(attacks) == 2 * 2 * 2
-    assert all(a["success"] is not None and a["verdict"]["judge"] == "canary" for a in attacks)
+    # Every attack is judged; an inconclusive verdict (a degenerate answer) is no success and no failure.
+    assert all(a["verdict"]["judge"] == "canary" for a in attacks)
+    assert all((a["success"] is None) == (a["verdict"]["violation"] is None) for a in attacks)
+    assert any(a["success"] is not None for a in attacks)
     assert all(a["source"] == "red-model" or a["source"].startswith("mutation:") for a in attacks)
     assert rep["red_calls"] == 4 and len(rep["rounds"]) == 2
     # Fixed seed, same model: the same attacks and answers again.
