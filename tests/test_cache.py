@@ -97,10 +97,15 @@ def test_errors_are_not_cached_so_the_next_run_retries_them(tmp_path):
     assert not any(r.response.error or r.response.cached for r in read_records(second.run_dir))
 
 
-def test_verdicts_are_reused_from_the_cache(tmp_path, monkeypatch):
+@pytest.mark.parametrize("cacheable", [True, False])
+def test_verdicts_are_reused_from_the_cache(tmp_path, monkeypatch, cacheable):
+    """A cacheable judge's verdicts come back from the cache; a rule judge that is not (the refusal
+    judge: scoring costs less than a lookup) is asked again, with the same verdicts."""
     from safeeval.judges import load_judge
 
     judge_cls = type(load_judge("refusal"))
+    assert judge_cls.cacheable is False
+    monkeypatch.setattr(judge_cls, "cacheable", cacheable)
     calls = {"n": 0}
     real = judge_cls.label
 
@@ -116,7 +121,7 @@ def test_verdicts_are_reused_from_the_cache(tmp_path, monkeypatch):
         first = run(opts.model_copy(update={"run_id": "one"}))
         assert calls["n"] == 12
         second = run(opts.model_copy(update={"run_id": "two"}))
-    assert calls["n"] == 12
+    assert calls["n"] == (12 if cacheable else 24)
     verdicts = lambda d: {r.key: r.verdicts for r in read_records(d)}  # noqa: E731
     assert verdicts(first.run_dir) == verdicts(second.run_dir)
 

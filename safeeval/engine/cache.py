@@ -20,6 +20,7 @@ import json
 import sqlite3
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -93,12 +94,13 @@ class CachedJudge:
     rest scored by the judge from what the record carries and stored. A
     verdict's key covers the judge's id, class, options, version, prompt hash
     and code, and everything the judge reads of the record. `error` verdicts
-    and failed generations are never cached.
+    and failed generations are never cached. A judge that is not `cacheable`
+    (rules that score faster than a lookup) is always asked.
     """
 
     def __init__(self, judge: Any, cache: Cache | None):
         self.judge = judge
-        self.cache = cache
+        self.cache = cache if judge.cacheable else None  # a rule judge scores faster than a lookup
         self.ident = "|".join((judge_cache_id(judge), judge.spec_version, judge.fixed_prompt_hash(),
                                code_version(type(judge))))
 
@@ -121,17 +123,24 @@ class CachedJudge:
 
 
 class Cache:
-    """The cache database. Cheap to open; use `close()` (or `with`) when done."""
+    """The cache database. Cheap to open; use `close()` (or `with`) when done.
+
+    Reads run on the caller's connection. Writes are handed to one writer thread
+    with its own connection, so a run's event loop never waits on SQLite's commits
+    (on 100,000 loopback answers they had cost the loop 6 s); a read first waits for
+    the writes handed over before it, so the cache always reads its own writes.
+    """
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else cache_dir()
         self.path = self.folder / DB_NAME
+        self._writer: ThreadPoolExecutor | None = None
+        self._write_db: sqlite3.Connection | None = None
+        self._pending: list[Future] = []
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db = self._connect()
             self.db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a power cut may lose the last commits, never corrupt the file; the cache is rebuildable.
-            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
                             "created REAL, body TEXT)")
             self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT, "
@@ -141,17 +150,37 @@ class Cache:
             raise SafeevalError(f"{self.path}: cannot open the response cache ({exc}); "
                                 f"set SAFEEVAL_CACHE_DIR or pass --no-cache") from None
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # NORMAL: a power cut may lose the last commits, never corrupt the file; the cache is rebuildable.
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
     def __enter__(self) -> Cache:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def flush(self) -> None:
+        """Wait for the writes handed to the writer thread so far."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
     def close(self) -> None:
+        self.flush()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._write_db is not None:
+            self._write_db.close()
+            self._write_db = None
         self.db.close()
 
     # -- generic
     def _get(self, table: str, keys: list[str]) -> dict[str, str]:
+        self.flush()
         found: dict[str, str] = {}
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i:i + _CHUNK]
@@ -160,15 +189,31 @@ class Cache:
         return found
 
     def _put(self, table: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Hand rows to the writer thread (one transaction per call); they are stored in order."""
         now = time.time()
         rows = [(key, owner, now, body) for key, owner, body in rows]
         if not rows:
             return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safeeval-cache")
+        still = []
+        for future in self._pending:
+            if future.done():
+                future.result()  # a write that failed (other than a full or busy disk) surfaces here
+            else:
+                still.append(future)
+        self._pending = still
+        self._pending.append(self._writer.submit(self._write, table, rows))
+
+    def _write(self, table: str, rows: list[tuple[str, str, float, str]]) -> None:
+        owner = "model" if table == "responses" else "judge"
         try:
-            with self.db:  # one transaction per batch
-                self.db.execute("BEGIN")
-                self.db.executemany(f"INSERT OR REPLACE INTO {table} (key, {'model' if table == 'responses' else 'judge'}, "
-                                    f"created, body) VALUES (?, ?, ?, ?)", rows)
+            if self._write_db is None:
+                self._write_db = self._connect()
+            with self._write_db:  # one transaction per batch
+                self._write_db.execute("BEGIN")
+                self._write_db.executemany(f"INSERT OR REPLACE INTO {table} (key, {owner}, created, body) "
+                                           f"VALUES (?, ?, ?, ?)", rows)
         except sqlite3.OperationalError:
             # A full disk or a busy database must not stop a run: the cache is an optimisation.
             pass
@@ -176,6 +221,7 @@ class Cache:
     # -- responses
     def has_responses(self, model_id: str) -> bool:
         """Whether any answer of this model is cached (an index lookup)."""
+        self.flush()
         found = self.db.execute("SELECT 1 FROM responses WHERE model = ? LIMIT 1", (model_id,)).fetchone()
         return found is not None
 
@@ -213,6 +259,7 @@ class Cache:
     # -- maintenance
     def info(self) -> dict[str, Any]:
         """Where the cache is, its size, and entries per model and judge."""
+        self.flush()
         size = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
         models = dict(self.db.execute("SELECT model, COUNT(*) FROM responses GROUP BY model ORDER BY model"))
         judges = dict(self.db.execute("SELECT judge, COUNT(*) FROM verdicts GROUP BY judge ORDER BY judge"))
@@ -229,6 +276,7 @@ class Cache:
 
     def clear(self, model: str | None = None) -> int:
         """Delete every entry and converted model (or one model's responses); returns how many were removed."""
+        self.flush()
         with self.db:
             self.db.execute("BEGIN")
             if model is not None:

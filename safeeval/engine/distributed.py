@@ -254,6 +254,7 @@ class RayJudge(Judge):
         super().__init__(inner.name, inner.spec_version, **inner.options)
         self.inner = inner
         self.pool = pool
+        # `cacheable` stays True even for a rule judge: a call to the judge actor costs more than a lookup.
 
     @property
     def id(self) -> str:

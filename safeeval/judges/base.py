@@ -42,6 +42,11 @@ class Judge:
     # before the judge looks at it. Judges that find a violation in any text (a leaked
     # secret, a forbidden call) screen after their own check instead.
     screens_degenerate: ClassVar[bool] = True
+    # Whether verdicts go into the shared cache (engine.cache.CachedJudge). A judge that scores
+    # by rules in microseconds (refusal phrases, a choice letter, a regex) opts out: its cache key,
+    # lookup and write cost more than scoring again (20,000 refusal verdicts: the cache added
+    # 39 µs a verdict to the 51 µs of judging), and scoring again gives the same verdict.
+    cacheable: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
