@@ -165,6 +165,38 @@ def test_degenerate_answers(text, degenerate):
     assert (degenerate_reason(text) is not None) == degenerate
 
 
+def test_the_distinct_word_shortcut_never_changes_the_loop_verdict():
+    """`_loop` settles answers with many distinct words without scanning; on random answers
+    (few-word vocabularies, so loops are common) it agrees with the plain scan every time."""
+    import random
+
+    from safeeval.judges import outcomes
+
+    def plain_scan(words):
+        n = len(words)
+        for unit in range(1, min(outcomes.MAX_UNIT, n // outcomes.MIN_REPEATS) + 1):
+            best = run = 0
+            for i in range(unit, n):
+                run = run + 1 if words[i] == words[i - unit] else 0
+                best = max(best, run)
+            covered = best + unit
+            if covered // unit >= outcomes.MIN_REPEATS and covered >= outcomes.LOOP_SHARE * n:
+                return unit, covered // unit
+        return None
+
+    rng = random.Random(0)
+    loops = 0
+    for _ in range(3000):
+        unit = [f"w{rng.randrange(12)}" for _ in range(rng.randint(1, 8))]
+        words = unit * rng.randint(1, 12)
+        for _ in range(rng.randint(0, 6)):  # a few random words anywhere
+            words.insert(rng.randrange(len(words) + 1), f"x{rng.randrange(40)}")
+        expected = plain_scan(words)
+        loops += expected is not None
+        assert outcomes._loop(words) == expected, words
+    assert 300 < loops < 2700  # both kinds of answer were tried
+
+
 @pytest.mark.parametrize("judge_name", ["refusal", "harm", "choice", "harmbench-cls"])
 def test_every_judge_screens_degenerate_answers(judge_name):
     task = TaskSpec(name="t", category="misuse", kind="choice" if judge_name == "choice" else "generation")

@@ -41,12 +41,21 @@ def _loop(words: list[str]) -> tuple[int, int] | None:
     n = len(words)
     if n < MIN_REPEATS:
         return None
+    # A loop covering LOOP_SHARE of the words uses at most MAX_UNIT distinct words there, and the
+    # rest adds at most one each: an answer with more distinct words has no loop (the common case,
+    # settled without the scan below).
+    if len(set(words)) > MAX_UNIT + (1 - LOOP_SHARE) * n:
+        return None
     for unit in range(1, min(MAX_UNIT, n // MIN_REPEATS) + 1):
         # The longest stretch where each word equals the one `unit` places before it.
         best = run = 0
         for i in range(unit, n):
-            run = run + 1 if words[i] == words[i - unit] else 0
-            best = max(best, run)
+            if words[i] == words[i - unit]:
+                run += 1
+                if run > best:
+                    best = run
+            else:
+                run = 0
         covered = best + unit
         if covered // unit >= MIN_REPEATS and covered >= LOOP_SHARE * n:
             return unit, covered // unit
