@@ -33,7 +33,8 @@ from safeeval.engine.distributed import place
 from safeeval.engine.driven import work_stream
 from safeeval.engine.plan import RunOptions, WorkItem, expand, resolve_tasks
 from safeeval.engine.shard import select_shard
-from safeeval.engine.store import RunStore, is_errored, read_manifest, read_records, write_json_atomic
+from safeeval.engine.store import RunStore, is_errored, read_manifest, read_records
+from safeeval.storage import write_json_atomic
 from safeeval.errors import SafeevalError
 from safeeval.health import Health
 from safeeval.events import check_stop

@@ -23,7 +23,7 @@ from safeeval.errors import SafeevalError
 from safeeval.schema import RunManifest, SampleRecord
 from safeeval.storage import JsonlAppender, repair_tail, write_json_atomic
 
-__all__ = ["RunStore", "is_errored", "latest_per_key", "read_manifest", "read_records", "write_json_atomic"]
+__all__ = ["RunStore", "is_errored", "latest_per_key", "read_manifest", "read_records"]
 
 SAMPLES = "samples.jsonl"
 MANIFEST = "manifest.json"

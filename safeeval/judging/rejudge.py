@@ -23,7 +23,8 @@ from pathlib import Path
 
 from safeeval.engine.cache import Cache, CachedJudge
 from safeeval.engine.runner import judge_records
-from safeeval.engine.store import RunStore, latest_per_key, read_manifest, read_records, write_json_atomic
+from safeeval.engine.store import RunStore, latest_per_key, read_manifest, read_records
+from safeeval.storage import write_json_atomic
 from safeeval.errors import SafeevalError
 from safeeval.judges import Judge, load_judge
 from safeeval.schema import RecordSample, SampleRecord

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from safeeval.engine.store import write_json_atomic
+from safeeval.storage import write_json_atomic
 from safeeval.leaderboard.aggregate import Entry, Group, Leaderboard, build
 from safeeval.leaderboard.exports import to_csv, to_json, to_markdown
 from safeeval.leaderboard.plots import category_plot, scatter_plot

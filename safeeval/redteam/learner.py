@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from safeeval.engine.store import write_json_atomic
+from safeeval.storage import write_json_atomic
 from safeeval.models.hf import HFAdapter
 from safeeval.redteam import active, heldout
 from safeeval.redteam.methods import Candidate, State

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safeeval.engine.store import write_json_atomic
+from safeeval.storage import write_json_atomic
 from safeeval.redteam.novelty import Space, cluster, mean_pairwise_distance, self_bleu
 from safeeval.redteam.objectives import Objective
 from safeeval.redteam.selector import BetaSelector
