@@ -7,13 +7,16 @@ and sees late imports inside functions too) and checks:
 - the module-level imports form no circle (a package importing its own
   submodules is not a circle; a submodule importing its package's
   `__init__` while that imports it back is);
-- there is one cache-folder function and one atomic JSON writer.
+- there is one cache-folder function and one atomic JSON writer;
+- the README's design section names every module.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 import safeeval
 
@@ -31,8 +34,8 @@ def module_files() -> dict[str, Path]:
 
 
 def imported(node: ast.Import | ast.ImportFrom, package: str, known: dict[str, Path]) -> set[str]:
-    """The safeeval modules one import statement loads, most specific first:
-    `from a.b import c` names `a.b.c` when c is a module, else `a.b`."""
+    """The safeeval modules one import statement loads: `from a.b import c`
+    names `a.b.c` when c is a module, else `a.b`."""
     if isinstance(node, ast.Import):
         return {a.name for a in node.names if a.name in known}
     if node.level:
@@ -149,8 +152,6 @@ def test_one_cache_folder_function_and_one_atomic_writer() -> None:
 def test_readme_module_map_names_every_module() -> None:
     readme = ROOT.parent / "README.md"
     if not readme.exists():  # an installed wheel has no README beside the package
-        import pytest
-
         pytest.skip("README.md is not beside the package (installed wheel)")
     design = readme.read_text(encoding="utf-8").split("## Design", 1)[1]
     # These packages are described as a whole; the rest are described module by module.
